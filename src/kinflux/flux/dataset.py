@@ -128,6 +128,25 @@ class TrainingSet:
         }
 
 
+def essential_setup(network: Network, guide: MediumGuide) -> tuple[list[str], dict[str, float]]:
+    """Essential inflows of ``network`` and the ones to keep open outside the guide.
+
+    Returns:
+        ``(essential, open_inflows)``: ids of inflows without which nothing grows (all
+        others open), and ``{id: upper bound}`` for those the guide does not set; they stay
+        at the model's own bound (or 1000 mmol/gDW/h if the model closes them).
+    """
+    guide.check(network)
+    essential = find_essential_inflows(network)
+    in_guide = set(guide.inflow_ids)
+    open_inflows = {
+        rid: float(network.upper_bounds[network.index(rid)] or DEFAULT_BOUND)
+        for rid in essential
+        if rid not in in_guide
+    }
+    return essential, open_inflows
+
+
 # ---------------------------------------------------------------------- workers
 _WORKER: dict[str, Any] = {}
 
@@ -178,14 +197,7 @@ def build_training_set(
         raise DatasetError(f"mode must be 'UB' or 'EB', got '{mode}'")
     if size < 1:
         raise DatasetError(f"size must be >= 1, got {size}")
-    guide.check(network)
-    essential = find_essential_inflows(network)
-    in_guide = set(guide.inflow_ids)
-    open_inflows = {
-        rid: (network.upper_bounds[network.index(rid)] or DEFAULT_BOUND)
-        for rid in essential
-        if rid not in in_guide
-    }
+    essential, open_inflows = essential_setup(network, guide)
     forced = np.array([rid in essential for rid in guide.inflow_ids])
     rng = np.random.default_rng(seed)
     max_draws = max_draws or 20 * size

@@ -22,7 +22,13 @@ import numpy as np
 from kinflux import KinfluxError
 from kinflux.flux.network import DEFAULT_BOUND, Network
 
-__all__ = ["FluxSolver", "PFBAResult", "SolverError", "find_essential_inflows"]
+__all__ = [
+    "FluxSolver",
+    "PFBAResult",
+    "SolverError",
+    "find_essential_inflows",
+    "cobra_exchange_bounds",
+]
 
 #: Growth (h^-1) at or below which a medium counts as "no growth".
 ZERO_GROWTH = 1e-9
@@ -235,3 +241,26 @@ def find_essential_inflows(
         if not (np.isfinite(g) and g > ZERO_GROWTH):
             out.append(rid)
     return out
+
+
+def cobra_exchange_bounds(
+    network: Network,
+    medium_ids: list[str],
+    values: np.ndarray,
+    open_inflows: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Lower bounds of the *original* exchanges that reproduce a kinflux medium in COBRApy.
+
+    Inflows in ``medium_ids`` get ``-value``, ``open_inflows`` get ``-bound``, every other
+    exchange is closed for uptake (lower bound 0). Use as::
+
+        with model:
+            for rid, lb in cobra_exchange_bounds(net, ids, x, open_inflows).items():
+                model.reactions.get_by_id(rid).lower_bound = lb
+    """
+    bounds = {rid: 0.0 for rid in network.exchange_ids}
+    for rid, val in (open_inflows or {}).items():
+        bounds[rid.removesuffix("_i")] = -float(val)
+    for rid, val in zip(medium_ids, np.asarray(values, dtype=float), strict=True):
+        bounds[rid.removesuffix("_i")] = -float(val)
+    return bounds

@@ -174,11 +174,10 @@ class Network:
         self._index = {rid: k for k, rid in enumerate(self.reaction_ids)}
 
         # Objective of the original model mapped onto the split reactions.
-        coefs = {
-            rxn.id: float(c)
-            for rxn, c in _objective_coefficients(model).items()
-        }
-        self.objective = np.array([sr.direction * coefs.get(sr.original_id, 0.0) for sr in reactions])
+        coefs = {rxn.id: float(c) for rxn, c in _objective_coefficients(model).items()}
+        self.objective = np.array(
+            [sr.direction * coefs.get(sr.original_id, 0.0) for sr in reactions]
+        )
         pos = np.flatnonzero(self.objective > 0)
         if pos.size == 0:
             raise NetworkError(f"model '{self.name}' has no objective (e.g. a biomass reaction)")
@@ -213,7 +212,9 @@ class Network:
         try:
             return self._index[reaction_id]
         except KeyError:
-            raise NetworkError(_unknown_id_message(reaction_id, self.reaction_ids, self.name)) from None
+            raise NetworkError(
+                _unknown_id_message(reaction_id, self.reaction_ids, self.name)
+            ) from None
 
     def indices(self, reaction_ids: list[str]) -> np.ndarray:
         """Columns of several split reaction ids, shape ``(len(reaction_ids),)``."""
@@ -282,8 +283,10 @@ class Network:
         """``S`` as a sparse COO torch tensor (for genome-scale networks)."""
         import torch
 
-        return torch.as_tensor(self.S, dtype=dtype or torch.get_default_dtype()).to_sparse().to(
-            device or "cpu"
+        return (
+            torch.as_tensor(self.S, dtype=dtype or torch.get_default_dtype())
+            .to_sparse()
+            .to(device or "cpu")
         )
 
     @cached_property
