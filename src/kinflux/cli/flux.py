@@ -78,3 +78,73 @@ def dataset(
         )
         ts.save(out, force=force)
     console.print(summary_table(ts.summary(), ts.seconds, f"{net.name} -> {out}"))
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., help="Training set .npz from `kinflux flux dataset`."),
+    arch: str = typer.Option("AMN-QP", help="ANN-Dense, ANN-SV, AMN-QP, AMN-LP, AMN-UB, AMN-W."),
+    out: Path = typer.Option(..., help="Run folder (metrics.csv, model.pt, plots)."),
+    folds: int = typer.Option(5, min=0, help="Cross-validation folds (0 = none)."),
+    test: Path = typer.Option(None, help="Independent test set .npz."),
+    model: str = typer.Option(None, help="Model of the training set (default: from its metadata)."),
+    epochs: int = typer.Option(200, min=1),
+    hidden: str = typer.Option("500", help="Hidden sizes of the prior, comma separated."),
+    dropout: float = typer.Option(0.25),
+    n_iter: int = typer.Option(None, help="Mechanistic iterations per forward pass."),
+    reference: str = typer.Option("all", help="'all', 'growth' or comma-separated flux ids."),
+    lr: float = typer.Option(1e-3),
+    batch_size: int = typer.Option(64),
+    seed: int = typer.Option(0),
+    force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
+) -> None:
+    """Train an AMN (or ANN baseline): CV metrics, final model, parity plots."""
+    from kinflux.flux.runs import TrainSpec, train_run
+
+    spec = TrainSpec(
+        data=data,
+        arch=arch,
+        folds=folds,
+        test=test,
+        model=model,
+        epochs=epochs,
+        hidden=tuple(int(h) for h in hidden.split(",") if h),
+        dropout=dropout,
+        n_iter=n_iter,
+        reference=reference if reference in ("all", "growth") else reference.split(","),
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+    )
+    with run_cli_errors():
+        metrics = train_run(spec, out, force=force, progress=True)
+    table = Table(title=f"{arch} on {data.name} -> {out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    console.print(table)
+
+
+@app.command()
+def predict(
+    model_file: Path = typer.Option(..., "--model-file", help="model.pt from `flux train`."),
+    data: Path = typer.Option(..., help="Media: a training-set .npz or a CSV of inflow columns."),
+    out: Path = typer.Option(..., help="Output CSV of predicted split fluxes."),
+    model: str = typer.Option(None, help="Metabolic model (default: the one it was trained on)."),
+    knockout: str = typer.Option(None, help="Comma-separated reaction ids to knock out."),
+    force: bool = typer.Option(False, "--force"),
+) -> None:
+    """Predict all fluxes for media with a trained AMN (optionally a knockout mutant)."""
+    from kinflux.flux.runs import predict_file
+
+    with run_cli_errors():
+        df = predict_file(
+            model_file,
+            data,
+            out,
+            model=model,
+            knockout=knockout.split(",") if knockout else None,
+            force=force,
+        )
+    console.print(f"{len(df)} predictions -> {out}")

@@ -1,0 +1,515 @@
+"""Training AMNs: the mechanistic loss, an estimator with fit/predict, metrics, CV.
+
+Loss (Faure et al. 2023), for predicted split fluxes ``V`` ``(batch, n)``::
+
+    L = w_ref * mean(((V - Y) / sd)[:, ref]^2)           reference error (sd: per-flux
+                                                          standard deviation of Y)
+      + w_sv  * ||S V||^2 / m                              mass balance
+      + w_ub  * ||ReLU(V[:, in] - x)||^2 / n_in            uptake bounds (UB mode)
+             (or ||V[:, in] - x||^2 / n_in in EB mode)     exact uptakes (EB mode)
+      + w_pos * ||ReLU(-V)||^2 / n                         positivity
+
+each squared norm averaged over the batch. ``ANN-Dense`` uses the reference term only.
+
+Metrics: ``R2`` on training data, ``Q2`` on held-out data (CV folds or a test set),
+both as ``1 - SSE/SST``; for "all fluxes" over the flattened ``(n_samples * n)`` matrix.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from kinflux import KinfluxError, __version__
+from kinflux.flux.models import ARCHITECTURES, FluxModel, build_flux_model
+from kinflux.flux.network import Network
+from kinflux.io import atomic_write, check_output
+
+__all__ = [
+    "LossWeights",
+    "mechanistic_terms",
+    "AMN",
+    "r2_score",
+    "evaluate",
+    "cross_validate",
+    "ModelMismatchError",
+]
+
+
+class ModelMismatchError(KinfluxError):
+    """A saved AMN was loaded onto a network other than the one it was trained on."""
+
+
+@dataclass
+class LossWeights:
+    """Weights of the loss terms (dimensionless)."""
+
+    ref: float = 1.0
+    sv: float = 1.0
+    bounds: float = 1.0
+    positivity: float = 1.0
+
+
+def mechanistic_terms(
+    V: torch.Tensor, x: torch.Tensor, S: torch.Tensor, inflow_idx: torch.Tensor, mode: str = "UB"
+) -> dict[str, torch.Tensor]:
+    """Mass balance, bound and positivity terms of the AMN loss (batch means).
+
+    Args:
+        V: fluxes ``(batch, n)`` in mmol/gDW/h.
+        x: medium ``(batch, n_in)`` in mmol/gDW/h.
+        S: stoichiometry ``(m, n)``.
+        inflow_idx: columns of the medium inflows in ``V``, ``(n_in,)``.
+        mode: ``"UB"`` (x are upper bounds) or ``"EB"`` (x are exact uptakes).
+
+    Returns:
+        ``{"sv": ||SV||^2/m, "bounds": ..., "positivity": ||ReLU(-V)||^2/n}``, scalars.
+    """
+    m, n = S.shape
+    sv = ((V @ S.T) ** 2).sum(dim=1).mean() / m
+    gap = V[:, inflow_idx] - x
+    if mode == "UB":
+        gap = torch.relu(gap)
+    bounds = (gap**2).sum(dim=1).mean() / max(1, inflow_idx.numel())
+    positivity = (torch.relu(-V) ** 2).sum(dim=1).mean() / n
+    return {"sv": sv, "bounds": bounds, "positivity": positivity}
+
+
+def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """``1 - SSE/SST`` over all entries (flattened); NaN if ``y_true`` is constant."""
+    y_true = np.asarray(y_true, dtype=float).ravel()
+    y_pred = np.asarray(y_pred, dtype=float).ravel()
+    sst = float(((y_true - y_true.mean()) ** 2).sum())
+    if sst == 0.0:
+        return float("nan")
+    return 1.0 - float(((y_true - y_pred) ** 2).sum()) / sst
+
+
+@dataclass
+class _Config:
+    arch: str = "AMN-QP"
+    mode: str = "UB"
+    hidden: tuple[int, ...] = (500,)
+    dropout: float = 0.25
+    n_iter: int | None = None
+    reference: str | list[str] = "all"
+    epochs: int = 200
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 30
+    val_fraction: float = 0.1
+    weights: LossWeights = field(default_factory=LossWeights)
+    random_state: int = 0
+
+
+class AMN:
+    """Neural-mechanistic flux model with a scikit-learn-like API.
+
+    Args:
+        network: the split network the fluxes live on.
+        medium_ids: inflow ids of the medium columns (a training set's ``medium_ids``).
+        arch: one of :data:`kinflux.flux.models.ARCHITECTURES`.
+        mode: ``"UB"`` or ``"EB"``, as the training set.
+        hidden, dropout: prior network.
+        n_iter: mechanistic iterations per forward pass (layer default if None).
+        reference: fluxes in the reference error: ``"all"``, ``"growth"`` or a list of ids.
+        epochs, batch_size, lr, weight_decay: Adam training.
+        patience: early stopping after this many epochs without validation improvement.
+        val_fraction: share of the training data held out for early stopping.
+        weights: :class:`LossWeights`.
+        open_inflows: inflows open outside the medium (a training set's metadata).
+        random_state: seed; the same seed gives the same model on the same machine.
+        device: torch device.
+
+    Learned state: ``model_`` (the torch module), ``history_`` (per-epoch losses),
+    ``n_params_``, ``seconds_per_epoch_``.
+
+    Example:
+        >>> amn = AMN(net, ts.medium_ids, arch="ANN-Dense", epochs=50).fit(ts.X, ts.Y)
+        >>> fluxes = amn.predict(ts.X)  # (n, n_reactions)
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        medium_ids: list[str],
+        arch: str = "AMN-QP",
+        mode: str = "UB",
+        hidden: Sequence[int] = (500,),
+        dropout: float = 0.25,
+        n_iter: int | None = None,
+        reference: str | list[str] = "all",
+        epochs: int = 200,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int = 30,
+        val_fraction: float = 0.1,
+        weights: LossWeights | None = None,
+        open_inflows: dict[str, float] | None = None,
+        random_state: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        if arch not in ARCHITECTURES:
+            raise KinfluxError(
+                f"unknown architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}"
+            )
+        self.network = network
+        self.medium_ids = list(medium_ids)
+        self.config = _Config(
+            arch=arch,
+            mode=mode.upper(),
+            hidden=tuple(hidden),
+            dropout=dropout,
+            n_iter=n_iter,
+            reference=reference,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            patience=patience,
+            val_fraction=val_fraction,
+            weights=weights or LossWeights(),
+            random_state=random_state,
+        )
+        self.open_inflows = dict(open_inflows or {})
+        self.device = torch.device(device)
+        self.model_: FluxModel | None = None
+        self.model_scale_: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def arch(self) -> str:
+        return self.config.arch
+
+    def _reference_idx(self) -> np.ndarray:
+        ref = self.config.reference
+        if ref == "all":
+            return np.arange(self.network.n_reactions)
+        if ref == "growth":
+            return np.array([self.network.objective_index])
+        return self.network.indices(list(ref))
+
+    def _build(self) -> FluxModel:
+        c = self.config
+        return build_flux_model(
+            c.arch,
+            self.network,
+            self.medium_ids,
+            mode=c.mode,
+            hidden=c.hidden,
+            dropout=c.dropout,
+            n_iter=c.n_iter,
+            open_inflows=self.open_inflows,
+        ).to(self.device, torch.float32)
+
+    def _tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        S = torch.as_tensor(self.network.S, dtype=torch.float32, device=self.device)
+        idx = torch.as_tensor(self.network.indices(self.medium_ids), device=self.device)
+        return S, idx
+
+    def _loss(
+        self, V: torch.Tensor, x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, idx, ref
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        w = self.config.weights
+        scale = self.model_scale_ if self.model_scale_ is not None else 1.0
+        ref_term = (((V - y) / scale)[:, ref] ** 2).mean()
+        if self.arch == "ANN-Dense":
+            return w.ref * ref_term, {"ref": float(ref_term.detach())}
+        terms = mechanistic_terms(V, x, S, idx, self.config.mode)
+        total = w.ref * ref_term + w.sv * terms["sv"]
+        parts = {k: float(t.detach()) for k, t in terms.items()}
+        parts["ref"] = float(ref_term.detach())
+        if self.arch != "ANN-SV":
+            total = total + w.bounds * terms["bounds"] + w.positivity * terms["positivity"]
+        return total, parts
+
+    # ------------------------------------------------------------------ fit / predict
+    def fit(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        progress: bool | Callable[[int, int, float], None] = False,
+    ) -> AMN:
+        """Train on media ``X`` ``(n, n_medium)`` and fluxes ``Y`` ``(n, n_reactions)``."""
+        X = np.asarray(X, dtype=np.float32)
+        Y = np.asarray(Y, dtype=np.float32)
+        if X.shape[1] != len(self.medium_ids) or Y.shape[1] != self.network.n_reactions:
+            raise KinfluxError(
+                f"X must be (n, {len(self.medium_ids)}) and Y (n, {self.network.n_reactions}); "
+                f"got {X.shape} and {Y.shape}"
+            )
+        c = self.config
+        torch.manual_seed(c.random_state)
+        rng = np.random.default_rng(c.random_state)
+        order = rng.permutation(len(X))
+        n_val = int(round(c.val_fraction * len(X))) if c.patience and len(X) >= 20 else 0
+        val, tr = order[:n_val], order[n_val:]
+        model = self._build()
+        x_scale = np.maximum(np.abs(X[tr]).max(axis=0), 1e-6)
+        v_scale = np.maximum(Y[tr].std(axis=0), 0.1)  # floor: fluxes that never vary
+        model.prior.x_scale.copy_(torch.as_tensor(x_scale))
+        model.prior.v_scale.copy_(torch.as_tensor(v_scale))
+        self.model_scale_ = model.prior.v_scale
+        opt = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        S, idx = self._tensors()
+        ref = torch.as_tensor(self._reference_idx(), device=self.device)
+        Xt = torch.as_tensor(X, device=self.device)
+        Yt = torch.as_tensor(Y, device=self.device)
+        best, best_state, wait = float("inf"), None, 0
+        history: list[dict[str, float]] = []
+        bar = _EpochBar(progress, c.epochs)
+        t0 = time.perf_counter()
+        gen = torch.Generator().manual_seed(c.random_state)
+        tr_t = torch.as_tensor(tr)
+        try:
+            for epoch in range(c.epochs):
+                model.train()
+                perm = tr_t[torch.randperm(len(tr_t), generator=gen)]
+                total = 0.0
+                for start in range(0, len(perm), c.batch_size):
+                    b = perm[start : start + c.batch_size].to(self.device)
+                    V = model(Xt[b])
+                    loss, _ = self._loss(V, Xt[b], Yt[b], S, idx, ref)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(b)
+                rec = {"epoch": epoch, "train_loss": total / max(1, len(tr))}
+                if n_val:
+                    model.eval()
+                    with torch.no_grad():
+                        vb = torch.as_tensor(val, device=self.device)
+                        vloss, _ = self._loss(model(Xt[vb]), Xt[vb], Yt[vb], S, idx, ref)
+                    rec["val_loss"] = float(vloss)
+                    if rec["val_loss"] < best - 1e-12:
+                        best, best_state, wait = (
+                            rec["val_loss"],
+                            copy.deepcopy(model.state_dict()),
+                            0,
+                        )
+                    else:
+                        wait += 1
+                history.append(rec)
+                bar.update(epoch + 1, rec.get("val_loss", rec["train_loss"]))
+                if n_val and wait >= c.patience:
+                    break
+        finally:
+            bar.close()
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        self.model_ = model
+        self.history_ = history
+        self.seconds_per_epoch_ = (time.perf_counter() - t0) / max(1, len(history))
+        self.n_params_ = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+        return self
+
+    def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Fluxes ``(n, n_reactions)`` (mmol/gDW/h) for media ``X`` ``(n, n_medium)``."""
+        if self.model_ is None:
+            raise KinfluxError("this AMN is not fitted yet; call fit(X, Y) or AMN.load(path)")
+        Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(Xt), batch_size):
+                out.append(self.model_(Xt[start : start + batch_size]).cpu().numpy())
+        return np.concatenate(out).astype(np.float64)
+
+    def knockout(self, reaction_ids: list[str]) -> _Knockout:
+        """Context in which ``predict`` simulates a mutant lacking ``reaction_ids``.
+
+        Original ids (``PGI``) knock out every split part (``PGI_for``, ``PGI_rev``).
+        The fluxes are masked to 0 after the prior and inside the mechanistic layer.
+        """
+        return _Knockout(self, self._split_ids(reaction_ids))
+
+    def _split_ids(self, reaction_ids: list[str]) -> list[str]:
+        out = []
+        for rid in reaction_ids:
+            parts = [sr.id for sr in self.network.reactions if sr.original_id == rid]
+            out += parts or [self.network.reaction_ids[self.network.index(rid)]]
+        return out
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike, force: bool = False) -> Path:
+        """Weights, network hash and hyper-parameters in one ``.pt`` file (atomic)."""
+        if self.model_ is None:
+            raise KinfluxError("nothing to save: the AMN is not fitted")
+        p = check_output(path, force=force)
+        cfg = asdict(self.config)
+        payload = {
+            "kinflux_version": __version__,
+            "network_hash": self.network.hash,
+            "network_name": self.network.name,
+            "medium_ids": self.medium_ids,
+            "open_inflows": self.open_inflows,
+            "config": cfg,
+            "state_dict": self.model_.state_dict(),
+            "n_params": self.n_params_,
+            "history": self.history_,
+        }
+        with atomic_write(p, "wb") as fh:
+            torch.save(payload, fh)
+        return p
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, network: Network, device: str = "cpu") -> AMN:
+        """Load a saved AMN; refuses a network whose hash differs from the training one."""
+        p = Path(path)
+        if not p.exists():
+            raise KinfluxError(f"model file {p} not found")
+        payload = torch.load(p, map_location=device, weights_only=False)
+        if payload["network_hash"] != network.hash:
+            raise ModelMismatchError(
+                f"{p} was trained on network '{payload['network_name']}' "
+                f"(hash {payload['network_hash'][:12]}), not on '{network.name}' "
+                f"(hash {network.hash[:12]}); load it with the model it was trained on."
+            )
+        cfg = dict(payload["config"])
+        weights = LossWeights(**cfg.pop("weights"))
+        cfg.pop("val_fraction", None)
+        amn = cls(
+            network,
+            payload["medium_ids"],
+            weights=weights,
+            open_inflows=payload.get("open_inflows"),
+            device=device,
+            **{k: v for k, v in cfg.items() if k != "arch"},
+            arch=cfg["arch"],
+        )
+        amn.model_ = amn._build()
+        amn.model_.load_state_dict(payload["state_dict"])
+        amn.model_.eval()
+        amn.n_params_ = payload["n_params"]
+        amn.history_ = payload["history"]
+        return amn
+
+
+class _Knockout:
+    """Context manager that masks knocked-out split reactions during prediction."""
+
+    def __init__(self, amn: AMN, split_ids: list[str]) -> None:
+        self.amn = amn
+        self.idx = torch.as_tensor(amn.network.indices(split_ids))
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> AMN:
+        model = self.amn.model_
+        if model is None:
+            raise KinfluxError("fit the AMN before simulating knockouts")
+        idx = self.idx
+
+        def mask(_module, _inp, out):
+            out = out.clone()
+            out[:, idx] = 0.0
+            return out
+
+        self._handles.append(model.prior.register_forward_hook(mask))
+        if model.mechanistic is not None:
+            mech = model.mechanistic
+            if hasattr(mech, "set_knockout"):
+                mech.set_knockout(idx)
+            self._handles.append(mech.register_forward_hook(mask))
+        return self.amn
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
+            h.remove()
+        mech = self.amn.model_.mechanistic if self.amn.model_ is not None else None
+        if mech is not None and hasattr(mech, "set_knockout"):
+            mech.set_knockout(None)
+
+
+def evaluate(amn: AMN, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    """R^2 of growth and of all fluxes, and mean ``||S V||^2`` of the predictions."""
+    V = amn.predict(X)
+    g = amn.network.objective_index
+    sv = float((((V @ amn.network.S.T) ** 2).sum(axis=1)).mean())
+    return {
+        "growth_r2": r2_score(Y[:, g], V[:, g]),
+        "all_flux_r2": r2_score(Y, V),
+        "SV2": sv,
+    }
+
+
+def cross_validate(
+    make_amn: Callable[[], AMN],
+    X: np.ndarray,
+    Y: np.ndarray,
+    folds: int = 5,
+    random_state: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """k-fold cross-validation.
+
+    Args:
+        make_amn: returns a fresh, unfitted :class:`AMN`.
+        X, Y: media ``(n, n_medium)`` and fluxes ``(n, n_reactions)``.
+        folds: number of folds.
+        random_state: seed of the fold assignment.
+
+    Returns:
+        ``growth_R2``/``all_flux_R2`` (training, mean over folds), ``growth_Q2_cv``/
+        ``all_flux_Q2_cv`` (pooled out-of-fold predictions), ``SV2`` (mean over
+        out-of-fold predictions), ``s_per_epoch``, ``params``, ``predictions``.
+    """
+    if folds < 2:
+        raise KinfluxError(f"folds must be >= 2, got {folds}")
+    rng = np.random.default_rng(random_state)
+    assign = rng.permutation(len(X)) % folds
+    V_oof = np.zeros_like(Y, dtype=float)
+    train_scores, s_epoch, params = [], [], 0
+    for k in range(folds):
+        tr, te = assign != k, assign == k
+        amn = make_amn().fit(X[tr], Y[tr])
+        V_oof[te] = amn.predict(X[te])
+        train_scores.append(evaluate(amn, X[tr], Y[tr]))
+        s_epoch.append(amn.seconds_per_epoch_)
+        params = amn.n_params_
+        if progress:
+            progress(k + 1, folds)
+    g = make_amn().network.objective_index
+    S = make_amn().network.S
+    return {
+        "growth_R2": float(np.mean([s["growth_r2"] for s in train_scores])),
+        "all_flux_R2": float(np.mean([s["all_flux_r2"] for s in train_scores])),
+        "growth_Q2_cv": r2_score(Y[:, g], V_oof[:, g]),
+        "all_flux_Q2_cv": r2_score(Y, V_oof),
+        "SV2": float((((V_oof @ S.T) ** 2).sum(axis=1)).mean()),
+        "s_per_epoch": float(np.mean(s_epoch)),
+        "params": params,
+        "predictions": V_oof,
+    }
+
+
+class _EpochBar:
+    def __init__(self, progress: bool | Callable[[int, int, float], None], total: int) -> None:
+        self._cb = progress if callable(progress) else None
+        self._rich = None
+        self.total = total
+        if progress is True:
+            from rich.progress import Progress
+
+            self._rich = Progress(transient=True)
+            self._task = self._rich.add_task("training", total=total)
+            self._rich.start()
+
+    def update(self, epoch: int, loss: float) -> None:
+        if self._cb:
+            self._cb(epoch, self.total, loss)
+        if self._rich is not None:
+            self._rich.update(self._task, completed=epoch, description=f"loss {loss:.3g}")
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
