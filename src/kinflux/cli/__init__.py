@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from kinflux import __version__
+from kinflux.cli import kinetic_sampling  # noqa: F401  (registers sample-* commands)
 from kinflux.cli.common import run_cli_errors
 from kinflux.cli.flux import app as flux_app
 from kinflux.cli.kinetic import app as kinetic_app

@@ -93,7 +93,7 @@ def train(
     dropout: float = typer.Option(0.25),
     n_iter: int = typer.Option(None, help="Mechanistic iterations per forward pass."),
     reference: str = typer.Option("all", help="'all', 'growth' or comma-separated flux ids."),
-    lr: float = typer.Option(1e-3),
+    lr: float = typer.Option(3e-3),
     batch_size: int = typer.Option(64),
     seed: int = typer.Option(0),
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),

@@ -33,8 +33,8 @@ ARCHITECTURES = ("ANN-Dense", "ANN-SV", "AMN-QP", "AMN-LP", "AMN-UB", "AMN-W")
 class PriorNetwork(nn.Module):
     """Dense network from a medium to initial fluxes V0.
 
-    Inputs are divided by ``x_scale`` and outputs multiplied by ``v_scale`` (both
-    buffers fitted on the training data), so the weights work on O(1) numbers.
+    Inputs are divided by ``x_scale``; outputs are ``v_mean + v_scale * net(...)``
+    (buffers fitted on the training data), so the weights work on O(1) numbers.
 
     Args:
         n_medium: inputs (medium inflows).
@@ -56,10 +56,15 @@ class PriorNetwork(nn.Module):
         self.net = nn.Sequential(*layers)
         self.register_buffer("x_scale", torch.ones(n_medium))
         self.register_buffer("v_scale", torch.ones(n_reactions))
+        self.register_buffer("v_mean", torch.zeros(n_reactions))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, n_medium)`` -> V0 ``(batch, n_reactions)``."""
-        return self.net(x / self.x_scale) * self.v_scale
+        """``(batch, n_medium)`` -> V0 ``(batch, n_reactions)``.
+
+        ``V0 = v_mean + v_scale * net(x / x_scale)``: an untrained prior starts at the
+        mean training flux distribution.
+        """
+        return self.v_mean + self.net(x / self.x_scale) * self.v_scale
 
 
 class FluxModel(nn.Module):
@@ -112,6 +117,10 @@ def build_flux_model(
     return FluxModel(prior, mech, arch)
 
 
+#: Mechanistic iterations per forward pass inside an AMN (training cost grows with it).
+DEFAULT_AMN_ITERATIONS = {"QP": 4, "LP": 3, "UB": 3, "W": 4}
+
+
 def _mechanistic_layer(
     arch: str,
     network: Network,
@@ -123,8 +132,17 @@ def _mechanistic_layer(
     from kinflux.flux import layers
 
     kind = arch.removeprefix("AMN-")
-    cls = {"QP": "QPLayer", "LP": "LPLayer", "UB": "UBLayer", "W": "WLayer"}[kind]
-    kwargs: dict = {}
-    if n_iter is not None:
-        kwargs["n_iter"] = n_iter
-    return getattr(layers, cls).for_amn(network, medium_ids, mode=mode, **kwargs)
+    n_iter = n_iter or DEFAULT_AMN_ITERATIONS[kind]
+    common = {"n_iter": n_iter}
+    if kind == "W":
+        return layers.WLayer(network, medium_ids, mode=mode, **common)
+    common["open_inflows"] = open_inflows
+    if kind == "QP":
+        # Inside an AMN the QP layer is a damped projection of V0 onto the constraints:
+        # preconditioned steps without momentum or multipliers keep gradients smooth.
+        return layers.QPLayer(
+            network, medium_ids, mode=mode, decay=0.0, multiplier_rate=0.0, **common
+        )
+    if kind == "LP":
+        return layers.LPLayer(network, medium_ids, mode=mode, **common)
+    return layers.UBLayer(network, medium_ids, **common)

@@ -40,7 +40,7 @@ class TrainSpec:
     dropout: float = 0.25
     n_iter: int | None = None
     reference: str | list[str] = "all"
-    lr: float = 1e-3
+    lr: float = 3e-3
     batch_size: int = 64
     seed: int = 0
 

@@ -7,7 +7,11 @@ Loss (Faure et al. 2023), for predicted split fluxes ``V`` ``(batch, n)``::
       + w_sv  * ||S V||^2 / m                              mass balance
       + w_ub  * ||ReLU(V[:, in] - x)||^2 / n_in            uptake bounds (UB mode)
              (or ||V[:, in] - x||^2 / n_in in EB mode)     exact uptakes (EB mode)
-      + w_pos * ||ReLU(-V)||^2 / n                         positivity
+      + w_pos * (||ReLU(lb - V)||^2 + ||ReLU(V - ub)||^2) / n   positivity and the other
+                                                          bounds (e.g. ATPM >= 8.39)
+
+The mechanistic residuals come from :func:`kinflux.flux.losses.residuals`, shared with
+the neural solvers.
 
 each squared norm averaged over the batch. ``ANN-Dense`` uses the reference term only.
 
@@ -29,13 +33,13 @@ import numpy as np
 import torch
 
 from kinflux import KinfluxError, __version__
+from kinflux.flux.losses import Constraints, residuals
 from kinflux.flux.models import ARCHITECTURES, FluxModel, build_flux_model
 from kinflux.flux.network import Network
 from kinflux.io import atomic_write, check_output
 
 __all__ = [
     "LossWeights",
-    "mechanistic_terms",
     "AMN",
     "r2_score",
     "evaluate",
@@ -58,31 +62,6 @@ class LossWeights:
     positivity: float = 1.0
 
 
-def mechanistic_terms(
-    V: torch.Tensor, x: torch.Tensor, S: torch.Tensor, inflow_idx: torch.Tensor, mode: str = "UB"
-) -> dict[str, torch.Tensor]:
-    """Mass balance, bound and positivity terms of the AMN loss (batch means).
-
-    Args:
-        V: fluxes ``(batch, n)`` in mmol/gDW/h.
-        x: medium ``(batch, n_in)`` in mmol/gDW/h.
-        S: stoichiometry ``(m, n)``.
-        inflow_idx: columns of the medium inflows in ``V``, ``(n_in,)``.
-        mode: ``"UB"`` (x are upper bounds) or ``"EB"`` (x are exact uptakes).
-
-    Returns:
-        ``{"sv": ||SV||^2/m, "bounds": ..., "positivity": ||ReLU(-V)||^2/n}``, scalars.
-    """
-    m, n = S.shape
-    sv = ((V @ S.T) ** 2).sum(dim=1).mean() / m
-    gap = V[:, inflow_idx] - x
-    if mode == "UB":
-        gap = torch.relu(gap)
-    bounds = (gap**2).sum(dim=1).mean() / max(1, inflow_idx.numel())
-    positivity = (torch.relu(-V) ** 2).sum(dim=1).mean() / n
-    return {"sv": sv, "bounds": bounds, "positivity": positivity}
-
-
 def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """``1 - SSE/SST`` over all entries (flattened); NaN if ``y_true`` is constant."""
     y_true = np.asarray(y_true, dtype=float).ravel()
@@ -103,7 +82,7 @@ class _Config:
     reference: str | list[str] = "all"
     epochs: int = 200
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.0
     patience: int = 30
     val_fraction: float = 0.1
@@ -150,7 +129,7 @@ class AMN:
         reference: str | list[str] = "all",
         epochs: int = 200,
         batch_size: int = 64,
-        lr: float = 1e-3,
+        lr: float = 3e-3,
         weight_decay: float = 0.0,
         patience: int = 30,
         val_fraction: float = 0.1,
@@ -212,20 +191,26 @@ class AMN:
             open_inflows=self.open_inflows,
         ).to(self.device, torch.float32)
 
-    def _tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        S = torch.as_tensor(self.network.S, dtype=torch.float32, device=self.device)
-        idx = torch.as_tensor(self.network.indices(self.medium_ids), device=self.device)
-        return S, idx
+    def _constraints(self) -> Constraints:
+        return Constraints(
+            self.network, self.medium_ids, open_inflows=self.open_inflows or None
+        ).to(self.device, torch.float32)
 
     def _loss(
-        self, V: torch.Tensor, x: torch.Tensor, y: torch.Tensor, S: torch.Tensor, idx, ref
+        self, V: torch.Tensor, x: torch.Tensor, y: torch.Tensor, cons: Constraints, ref
     ) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.config.weights
         scale = self.model_scale_ if self.model_scale_ is not None else 1.0
         ref_term = (((V - y) / scale)[:, ref] ** 2).mean()
         if self.arch == "ANN-Dense":
             return w.ref * ref_term, {"ref": float(ref_term.detach())}
-        terms = mechanistic_terms(V, x, S, idx, self.config.mode)
+        r = residuals(V, x, cons, self.config.mode)
+        terms = {
+            "sv": r.SV.square().sum(1).mean() / cons.n_metabolites,
+            "bounds": r.inflow.square().sum(1).mean() / max(1, cons.n_medium),
+            "positivity": (r.lower.square().sum(1) + r.upper.square().sum(1)).mean()
+            / cons.n_reactions,
+        }
         total = w.ref * ref_term + w.sv * terms["sv"]
         parts = {k: float(t.detach()) for k, t in terms.items()}
         parts["ref"] = float(ref_term.detach())
@@ -259,9 +244,10 @@ class AMN:
         v_scale = np.maximum(Y[tr].std(axis=0), 0.1)  # floor: fluxes that never vary
         model.prior.x_scale.copy_(torch.as_tensor(x_scale))
         model.prior.v_scale.copy_(torch.as_tensor(v_scale))
+        model.prior.v_mean.copy_(torch.as_tensor(Y[tr].mean(axis=0)))
         self.model_scale_ = model.prior.v_scale
         opt = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-        S, idx = self._tensors()
+        cons = self._constraints()
         ref = torch.as_tensor(self._reference_idx(), device=self.device)
         Xt = torch.as_tensor(X, device=self.device)
         Yt = torch.as_tensor(Y, device=self.device)
@@ -279,7 +265,7 @@ class AMN:
                 for start in range(0, len(perm), c.batch_size):
                     b = perm[start : start + c.batch_size].to(self.device)
                     V = model(Xt[b])
-                    loss, _ = self._loss(V, Xt[b], Yt[b], S, idx, ref)
+                    loss, _ = self._loss(V, Xt[b], Yt[b], cons, ref)
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -289,7 +275,7 @@ class AMN:
                     model.eval()
                     with torch.no_grad():
                         vb = torch.as_tensor(val, device=self.device)
-                        vloss, _ = self._loss(model(Xt[vb]), Xt[vb], Yt[vb], S, idx, ref)
+                        vloss, _ = self._loss(model(Xt[vb]), Xt[vb], Yt[vb], cons, ref)
                     rec["val_loss"] = float(vloss)
                     if rec["val_loss"] < best - 1e-12:
                         best, best_state, wait = (
@@ -325,13 +311,18 @@ class AMN:
                 out.append(self.model_(Xt[start : start + batch_size]).cpu().numpy())
         return np.concatenate(out).astype(np.float64)
 
-    def knockout(self, reaction_ids: list[str]) -> _Knockout:
+    def knockout(self, reaction_ids: list[str], n_iter: int = 300) -> _Knockout:
         """Context in which ``predict`` simulates a mutant lacking ``reaction_ids``.
 
         Original ids (``PGI``) knock out every split part (``PGI_for``, ``PGI_rev``).
-        The fluxes are masked to 0 after the prior and inside the mechanistic layer.
+        The fluxes are set to 0 after the prior and bounded to 0 inside the mechanistic
+        layer, which then runs ``n_iter`` iterations (ANN baselines only mask).
+
+        Example:
+            >>> with amn.knockout(["PGK"]):
+            ...     mutant = amn.predict(X)
         """
-        return _Knockout(self, self._split_ids(reaction_ids))
+        return _Knockout(self, self._split_ids(reaction_ids), n_iter)
 
     def _split_ids(self, reaction_ids: list[str]) -> list[str]:
         out = []
@@ -396,12 +387,19 @@ class AMN:
 
 
 class _Knockout:
-    """Context manager that masks knocked-out split reactions during prediction."""
+    """Context manager in which an AMN predicts a mutant lacking some reactions.
 
-    def __init__(self, amn: AMN, split_ids: list[str]) -> None:
+    The knocked-out split fluxes are set to 0 after the prior; inside the mechanistic
+    layer their upper bound becomes 0, and the layer runs ``n_iter`` iterations so that
+    the remaining fluxes re-balance around the missing reactions.
+    """
+
+    def __init__(self, amn: AMN, split_ids: list[str], n_iter: int) -> None:
         self.amn = amn
-        self.idx = torch.as_tensor(amn.network.indices(split_ids))
+        self.idx = torch.as_tensor(amn.network.indices(split_ids), device=amn.device)
+        self.n_iter = n_iter
         self._handles: list[Any] = []
+        self._saved: tuple | None = None
 
     def __enter__(self) -> AMN:
         model = self.amn.model_
@@ -415,19 +413,26 @@ class _Knockout:
             return out
 
         self._handles.append(model.prior.register_forward_hook(mask))
-        if model.mechanistic is not None:
-            mech = model.mechanistic
-            if hasattr(mech, "set_knockout"):
-                mech.set_knockout(idx)
+        mech = model.mechanistic
+        if mech is not None:
             self._handles.append(mech.register_forward_hook(mask))
+        cons = getattr(mech, "constraints", None)
+        if cons is not None:
+            self._saved = (cons.upper.clone(), cons.other_mask.clone(), mech.n_iter)
+            cons.upper[idx] = 0.0
+            cons.other_mask[idx] = True
+            mech.n_iter = max(mech.n_iter, self.n_iter)
         return self.amn
 
     def __exit__(self, *exc: object) -> None:
         for h in self._handles:
             h.remove()
         mech = self.amn.model_.mechanistic if self.amn.model_ is not None else None
-        if mech is not None and hasattr(mech, "set_knockout"):
-            mech.set_knockout(None)
+        if self._saved is not None and mech is not None:
+            upper, mask, n_iter = self._saved
+            mech.constraints.upper.copy_(upper)
+            mech.constraints.other_mask.copy_(mask)
+            mech.n_iter = n_iter
 
 
 def evaluate(amn: AMN, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:

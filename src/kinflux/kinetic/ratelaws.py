@@ -99,9 +99,7 @@ class Dual:
 
     def __mul__(self, o: Any) -> Dual:
         if isinstance(o, Dual):
-            return Dual(
-                self.val * o.val, self.der * o.val[..., None] + o.der * self.val[..., None]
-            )
+            return Dual(self.val * o.val, self.der * o.val[..., None] + o.der * self.val[..., None])
         return Dual(self.val * o, self.der * _expand(o))
 
     __rmul__ = __mul__
@@ -129,10 +127,6 @@ def _expand(a: Any) -> Any:
     if isinstance(a, int | float):
         return a
     return a[..., None]
-
-
-def _value(a: Any) -> Any:
-    return a.val if isinstance(a, Dual) else a
 
 
 def law_terms(
@@ -175,7 +169,7 @@ def law_terms(
         fwd = vmax
         for s, k, on in zip(subs, sub_km, sub_on, strict=True):
             fwd = fwd * (s / (s + k)) ** on
-        return fwd, 0.0 * _value(vmax), 1.0
+        return fwd, None, 1.0  # no backward term: modifiers cannot touch it
     if mechanism == "RevMassaction":
         fwd = vmax
         bwd = vmax / keq
@@ -193,7 +187,9 @@ def law_terms(
         for p in prods:
             bwd = bwd * p
         den: Any = 1.0
-        for s, ks, son, p, kp, pon in zip(subs, sub_km, sub_on, prods, prod_km, prod_on):
+        for s, ks, son, p, kp, pon in zip(
+            subs, sub_km, sub_on, prods, prod_km, prod_on, strict=False
+        ):
             den = den * (1.0 + (s / ks + p / kp) * (son * pon))
         return fwd, bwd, den
     if mechanism == "UniBiReversibleHill":
@@ -255,10 +251,220 @@ def apply_modifiers(
         e_fwd = fosm * (n < 0) * (-n)
         e_bwd = dsm * n + fosm * (n > 0) * n
         fwd = fwd * m**e_fwd
-        bwd = bwd * m**e_bwd
+        if bwd is not None:
+            bwd = bwd * m**e_bwd
     return fwd, bwd
 
 
 def net_rate(fwd: Any, bwd: Any, den: Any) -> Any:
-    """v = (F - B) / D."""
-    return (fwd - bwd) / den
+    """v = (F - B) / D (B is None for irreversible laws)."""
+    return (fwd if bwd is None else fwd - bwd) / den
+
+
+class PackedGroup:
+    """Index arrays of all reactions that share one mechanism class (padded slots).
+
+    Attributes (``R`` reactions; ``Ns``/``Np``/``Nm`` substrate/product/modifier slots):
+        mechanism: SKiMpy class name.
+        rxn: ``(R,)`` reaction indices into the model's reaction list.
+        sub_sp, prod_sp, mod_sp: ``(R, N*)`` indices into the concentration layout
+            (padding -> the trailing constant-1 column).
+        sub_n, prod_n: ``(R, N*)`` stoichiometric magnitudes (0 on padding).
+        sub_on, prod_on: ``(R, N*)`` 1.0 on real slots, 0.0 on padding.
+        sub_km, prod_km: ``(R, N*)`` indices into the parameter layout (padding -> the
+            trailing constant-1 column).
+        mod_n: ``(R, Nm)`` signed modifier stoichiometry; mod_kind: ``(R, Nm)`` codes.
+        vmax, keq, hill: ``(R,)`` parameter-layout indices (constant 1 where unused).
+    """
+
+    FIELDS = (
+        "rxn",
+        "sub_sp",
+        "sub_n",
+        "sub_on",
+        "sub_km",
+        "prod_sp",
+        "prod_n",
+        "prod_on",
+        "prod_km",
+        "mod_sp",
+        "mod_n",
+        "mod_kind",
+        "vmax",
+        "keq",
+        "hill",
+    )
+
+    def __init__(self, mechanism: str, **arrays: Any) -> None:
+        self.mechanism = mechanism
+        for f in self.FIELDS:
+            setattr(self, f, arrays[f])
+
+    def map(self, fn: Any) -> PackedGroup:
+        """A copy with ``fn`` applied to every index array (device moves, numpy)."""
+        return PackedGroup(self.mechanism, **{f: fn(getattr(self, f)) for f in self.FIELDS})
+
+    @property
+    def n_slots(self) -> int:
+        return self.sub_sp.shape[1] + self.prod_sp.shape[1] + self.mod_sp.shape[1]
+
+    @property
+    def slot_sp(self) -> Any:
+        """Concentration-layout index of every slot, ``(R, n_slots)`` (torch only)."""
+        import torch
+
+        return torch.cat([self.sub_sp, self.prod_sp, self.mod_sp], dim=1)
+
+
+def group_rates(g: PackedGroup, conc: Any, par: Any, eye: Any = None) -> Any:
+    """Net rates of one group, ``(R, batch)``; a :class:`Dual` if ``eye`` is given.
+
+    Batch-last layout: ``conc``: ``(n_layout, batch)`` concentrations with a trailing row
+    of ones; ``par``: ``(n_params + 1, batch)`` parameters with a trailing row of ones;
+    ``eye``: identity ``(n_slots, n_slots)`` of the array kind, seeding derivatives with
+    respect to every slot (substrates, then products, then modifiers); the Dual's
+    derivatives are then ``(R, batch, n_slots)``. Works for torch and numpy arrays.
+    """
+    ns, np_, nm = g.sub_sp.shape[1], g.prod_sp.shape[1], g.mod_sp.shape[1]
+    sub, prod, mod = conc[g.sub_sp], conc[g.prod_sp], conc[g.mod_sp]  # (R, N*, B)
+
+    def seed(vals: Any, i: int, offset: int) -> Any:
+        v = vals[:, i]
+        return v if eye is None else Dual(v, eye[offset + i])
+
+    subs = [seed(sub, i, 0) for i in range(ns)]
+    prods = [seed(prod, j, ns) for j in range(np_)]
+    mods = [seed(mod, k, ns + np_) for k in range(nm)]
+    skm, pkm = par[g.sub_km], par[g.prod_km]
+    fwd, bwd, den = law_terms(
+        g.mechanism,
+        subs,
+        [g.sub_n[:, i, None] for i in range(ns)],
+        [skm[:, i] for i in range(ns)],
+        [g.sub_on[:, i, None] for i in range(ns)],
+        prods,
+        [g.prod_n[:, j, None] for j in range(np_)],
+        [pkm[:, j] for j in range(np_)],
+        [g.prod_on[:, j, None] for j in range(np_)],
+        par[g.vmax],
+        par[g.keq],
+        par[g.hill],
+    )
+    fwd, bwd = apply_modifiers(
+        fwd,
+        bwd,
+        mods,
+        [g.mod_n[:, k, None] for k in range(nm)],
+        [g.mod_kind[:, k, None] for k in range(nm)],
+    )
+    return net_rate(fwd, bwd, den)
+
+
+#: laws whose forward/backward terms are products of one-slot factors (fast path)
+SEPARABLE = (
+    "ReversibleMichaelisMenten",
+    "Convenience",
+    "IrrevMichaelisMenten",
+    "RevMassaction",
+    "H1GeneralizedReversibleHill",
+)
+
+
+def _loo(f: Any) -> tuple[Any, Any]:
+    """Product over dim 1 and the leave-one-out products (exact, no division)."""
+    import torch
+
+    one = torch.ones_like(f[:, :1])
+    pre = torch.cumprod(f, dim=1)
+    suf = torch.cumprod(f.flip(1), dim=1).flip(1)
+    loo = torch.cat([one, pre[:, :-1]], dim=1) * torch.cat([suf[:, 1:], one], dim=1)
+    return pre[:, -1], loo
+
+
+def _mono(x: Any, a: Any) -> tuple[Any, Any]:
+    """x^a and d(x^a)/dx, the exponent shifted where a == 0 (no 0 * inf)."""
+    return x**a, a * x ** (a - 1.0 + (a == 0))
+
+
+def separable_elasticities(g: PackedGroup, conc: Any, par: Any) -> tuple[Any, Any]:
+    """Rates ``(R, batch)`` and slot derivatives ``(R, n_slots, batch)`` (torch only).
+
+    Closed form for the separable laws (:data:`SEPARABLE`): ``F = cF prod_k f_k(x_k)``,
+    ``B = cF / Keq prod_k b_k(x_k)``, and ``D`` a sum or product of one-slot terms, so
+    ``dv/dx_k = (dF_k - dB_k - v dD_k) / D`` with leave-one-out products.
+    """
+    import torch
+
+    mech = g.mechanism
+    ns, np_ = g.sub_sp.shape[1], g.prod_sp.shape[1]
+    x = conc[g.slot_sp]  # (R, K, B)
+    s, p, m = x[:, :ns], x[:, ns : ns + np_], x[:, ns + np_ :]
+    ks, kp = par[g.sub_km], par[g.prod_km]  # (R, N*, B)
+    vmax = par[g.vmax]
+    son, pon = g.sub_on[:, :, None], g.prod_on[:, :, None]
+    sn, pn = g.sub_n[:, :, None], g.prod_n[:, :, None]
+    mn, mk = g.mod_n[:, :, None], g.mod_kind[:, :, None]
+    dsm, fosm = (mk == MOD_DSM) * 1.0, (mk == MOD_FOSM) * 1.0
+    e_mf = fosm * (mn < 0) * (-mn)
+    e_mb = dsm * mn + fosm * (mn > 0) * mn
+    fm, dfm = _mono(m, e_mf)
+    if mech == "IrrevMichaelisMenten":
+        den_s = s + ks
+        fs = (s / den_s) ** son
+        dfs = son * ks / (den_s * den_s)
+        c_f = vmax
+    else:
+        a_s = sn if mech in ("ReversibleMichaelisMenten", "Convenience") else son
+        fs, dfs = _mono(s, a_s)
+        c_f = vmax * torch.prod(ks ** (-a_s), dim=1) if mech != "RevMassaction" else vmax
+    ones_p = torch.ones_like(p)
+    f_all = torch.cat([fs, ones_p, fm], dim=1)
+    df_all = torch.cat([dfs, torch.zeros_like(p), dfm], dim=1)
+    pf, loo_f = _loo(f_all)
+    F, dF = c_f * pf, c_f[:, None] * loo_f * df_all
+    if mech == "IrrevMichaelisMenten":
+        num, dnum = F, dF
+    else:
+        a_p = pn if mech in ("ReversibleMichaelisMenten", "Convenience") else pon
+        fp, dfp = _mono(p, a_p)
+        fmb, dfmb = _mono(m, e_mb)
+        b_all = torch.cat([torch.ones_like(s), fp, fmb], dim=1)
+        db_all = torch.cat([torch.zeros_like(s), dfp, dfmb], dim=1)
+        pb, loo_b = _loo(b_all)
+        c_b = c_f / par[g.keq]
+        num = F - c_b * pb
+        dnum = dF - c_b[:, None] * loo_b * db_all
+    zm = torch.zeros_like(m)
+    if mech in ("ReversibleMichaelisMenten", "Convenience"):
+        gs, dgs = _geom_d(s / ks, sn, ks)
+        gp, dgp = _geom_d(p / kp, pn, kp)
+        A, loo_a = _loo(gs)
+        P, loo_p = _loo(gp)
+        D = A + P - 1.0
+        dD = torch.cat([loo_a * dgs, loo_p * dgp, zm], dim=1)
+    elif mech == "H1GeneralizedReversibleHill":
+        npair = min(ns, np_)
+        on = son[:, :npair] * pon[:, :npair]
+        t = 1.0 + (s[:, :npair] / ks[:, :npair] + p[:, :npair] / kp[:, :npair]) * on
+        D, loo_t = _loo(t)
+        ds = torch.zeros_like(s)
+        dp = torch.zeros_like(p)
+        ds[:, :npair] = loo_t * on / ks[:, :npair]
+        dp[:, :npair] = loo_t * on / kp[:, :npair]
+        dD = torch.cat([ds, dp, zm], dim=1)
+    else:
+        v = num
+        return v, dnum
+    v = num / D
+    return v, (dnum - v[:, None] * dD) / D[:, None]
+
+
+def _geom_d(r: Any, n: Any, k: Any) -> tuple[Any, Any]:
+    """sum_{a=0..floor(n)} r^a and its derivative with respect to x = r k."""
+    total = 1.0 + 0.0 * r
+    deriv = 0.0 * r
+    for a in range(1, int(n.max()) + 1):
+        w = (n >= a) * 1.0
+        total = total + w * r**a
+        deriv = deriv + w * a * r ** (a - 1) / k
+    return total, deriv

@@ -1,0 +1,152 @@
+"""AMN estimator: fit/predict, save/load, knockouts, CV metrics, train run folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kinflux.flux.dataset import build_training_set
+from kinflux.flux.train import AMN, ModelMismatchError, cross_validate, evaluate, r2_score
+
+
+@pytest.fixture(scope="module")
+def core_set(core_network, core_guide):
+    return build_training_set(core_network, core_guide, 240, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_qp(core_network, core_set):
+    torch.set_num_threads(1)
+    amn = AMN(
+        core_network,
+        core_set.medium_ids,
+        arch="AMN-QP",
+        epochs=150,
+        open_inflows=core_set.metadata["open_inflows"],
+        random_state=0,
+    )
+    return amn.fit(core_set.X, core_set.Y)
+
+
+def test_r2_score_hand_values():
+    assert r2_score([1, 2, 3], [1, 2, 3]) == 1.0
+    assert r2_score([1, 2, 3], [2, 2, 2]) == pytest.approx(0.0)
+    assert r2_score([0, 2], [1, 1]) == pytest.approx(0.0)
+    assert r2_score([1, 3], [1, 2]) == pytest.approx(1 - 1 / 2)
+
+
+@pytest.mark.parametrize("arch", ["ANN-Dense", "ANN-SV", "AMN-QP", "AMN-LP", "AMN-UB", "AMN-W"])
+def test_every_architecture_trains_and_predicts(arch, core_network, core_set):
+    amn = AMN(core_network, core_set.medium_ids, arch=arch, epochs=3, hidden=(32,))
+    amn.fit(core_set.X[:64], core_set.Y[:64])
+    V = amn.predict(core_set.X[:10])
+    assert V.shape == (10, core_network.n_reactions)
+    assert np.isfinite(V).all()
+    assert amn.n_params_ > 0 and len(amn.history_) >= 1
+
+
+def test_amn_qp_learns_growth_and_mass_balance(fitted_qp, core_network, core_set):
+    scores = evaluate(fitted_qp, core_set.X, core_set.Y)
+    assert scores["growth_r2"] > 0.8
+    assert scores["all_flux_r2"] > 0.9
+    dense = AMN(core_network, core_set.medium_ids, arch="ANN-Dense", epochs=60).fit(
+        core_set.X, core_set.Y
+    )
+    # the mechanistic layer keeps mass balance better than a plain dense network
+    assert scores["SV2"] < evaluate(dense, core_set.X, core_set.Y)["SV2"]
+
+
+def test_same_seed_same_model(core_network, core_set):
+    def fit():
+        return AMN(core_network, core_set.medium_ids, arch="ANN-Dense", epochs=5, hidden=(16,))
+
+    a = fit().fit(core_set.X, core_set.Y).predict(core_set.X[:5])
+    b = fit().fit(core_set.X, core_set.Y).predict(core_set.X[:5])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_roundtrip_and_refuses_other_network(tmp_path, fitted_qp, core_set):
+    from kinflux.flux.network import Network
+    from tests.test_network import toy_model
+
+    path = fitted_qp.save(tmp_path / "m.pt")
+    back = AMN.load(path, fitted_qp.network)
+    np.testing.assert_allclose(back.predict(core_set.X[:5]), fitted_qp.predict(core_set.X[:5]))
+    with pytest.raises(ModelMismatchError, match="trained on network"):
+        AMN.load(path, Network(toy_model()))
+
+
+def test_knockouts_lethal_and_neutral(fitted_qp, core_network, core_set):
+    """PGK is lethal in e_coli_core (COBRApy: growth 0), FRD7 neutral (growth unchanged)."""
+    import cobra  # noqa: F401
+
+    model = core_network.model
+    with model:
+        model.reactions.PGK.knock_out()
+        assert model.slim_optimize() < 1e-6
+    with model:
+        model.reactions.FRD7.knock_out()
+        assert model.slim_optimize() == pytest.approx(0.8739, abs=1e-3)
+    g = core_network.objective_index
+    X = core_set.X[:30]
+    wild = fitted_qp.predict(X)[:, g].mean()
+    with fitted_qp.knockout(["PGK"]):
+        lethal = fitted_qp.predict(X)
+    with fitted_qp.knockout(["FRD7"]):
+        neutral = fitted_qp.predict(X)[:, g].mean()
+    pgk = [sr.id for sr in core_network.reactions if sr.original_id == "PGK"]
+    assert (lethal[:, core_network.indices(pgk)] == 0).all()
+    assert lethal[:, g].mean() < 0.5 * wild
+    assert abs(neutral - wild) < 0.1 * wild
+    # context restored
+    np.testing.assert_allclose(fitted_qp.predict(X)[:, g].mean(), wild, rtol=1e-6)
+
+
+def test_cross_validate_reports_metrics(core_network, core_set):
+    cv = cross_validate(
+        lambda: AMN(core_network, core_set.medium_ids, arch="ANN-Dense", epochs=5, hidden=(16,)),
+        core_set.X,
+        core_set.Y,
+        folds=3,
+    )
+    for key in ("growth_R2", "growth_Q2_cv", "all_flux_Q2_cv", "SV2", "s_per_epoch", "params"):
+        assert key in cv
+    assert cv["predictions"].shape == core_set.Y.shape
+
+
+def test_train_run_folder_and_predict_cli(tmp_path, core_set):
+    from typer.testing import CliRunner
+
+    from kinflux.cli import app
+
+    data = tmp_path / "train.npz"
+    core_set.save(data)
+    out = tmp_path / "run"
+    runner = CliRunner()
+    args = ["flux", "train", "--data", str(data), "--arch", "AMN-QP", "--folds", "2"]
+    res = runner.invoke(app, [*args, "--epochs", "3", "--hidden", "16", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    for name in ("metrics.csv", "model.pt", "config.json", "parity_growth_cv.png"):
+        assert (out / name).exists()
+    before = (out / "model.pt").read_bytes()
+    res = runner.invoke(app, [*args, "--epochs", "3", "--out", str(out)])
+    assert res.exit_code == 2 and (out / "model.pt").read_bytes() == before
+    pred = tmp_path / "pred.csv"
+    res = runner.invoke(
+        app,
+        [
+            "flux",
+            "predict",
+            "--model-file",
+            str(out / "model.pt"),
+            "--data",
+            str(data),
+            "--out",
+            str(pred),
+            "--knockout",
+            "PGK",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert pred.exists()
