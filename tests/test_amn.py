@@ -67,8 +67,9 @@ def test_same_seed_same_model(core_network, core_set):
 
 
 def test_save_load_roundtrip_and_refuses_other_network(tmp_path, fitted_qp, core_set):
-    from kinflux.flux.network import Network
     from tests.test_network import toy_model
+
+    from kinflux.flux.network import Network
 
     path = fitted_qp.save(tmp_path / "m.pt")
     back = AMN.load(path, fitted_qp.network)

@@ -10,7 +10,12 @@ runner = CliRunner()
 
 
 def test_help_on_every_command():
-    for args in (["--help"], ["flux", "--help"], ["kinetic", "--help"], ["flux", "dataset", "--help"]):
+    for args in (
+        ["--help"],
+        ["flux", "--help"],
+        ["kinetic", "--help"],
+        ["flux", "dataset", "--help"],
+    ):
         res = runner.invoke(app, args)
         assert res.exit_code == 0, res.output
         assert "Usage" in res.output
