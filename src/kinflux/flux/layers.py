@@ -237,11 +237,20 @@ class WLayer(nn.Module):
         return V0.index_copy(1, self.constraints.medium_index, x * scale.to(x.dtype))
 
     def forward(
-        self, x: torch.Tensor, v0: torch.Tensor | None = None, n_iter: int | None = None
+        self,
+        x: torch.Tensor,
+        v0: torch.Tensor | None = None,
+        n_iter: int | None = None,
+        inject: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Propagate ``n_iter`` times from ``v0`` (default: injected medium)."""
+        """Propagate ``n_iter`` times from ``v0`` (default: injected medium).
+
+        ``inject`` ``(batch, n_reactions)`` replaces the injected medium fluxes ``V0(x)``
+        (AMN-W: the dense prior's output is injected at every step, the dense layer
+        inside the recurrent cell).
+        """
         x = x.to(self.V2M.dtype)
-        base = self.v0(x)
+        base = self.v0(x) if inject is None else inject.to(x.dtype)
         V = base if v0 is None else v0.to(x.dtype)
         prop = (self.M2V_mean * self.W).to(x.dtype)  # (n_rxn, n_met)
         for _ in range(self.n_iter if n_iter is None else int(n_iter)):

@@ -88,6 +88,8 @@ class FluxModel(nn.Module):
         v0 = self.prior(x)
         if self.mechanistic is None:
             return v0
+        if self.arch == "AMN-W":
+            return self.mechanistic(x, v0=v0, inject=v0)
         return self.mechanistic(x, v0=v0)
 
 

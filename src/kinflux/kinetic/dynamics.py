@@ -41,17 +41,44 @@ def lambda_max(J: torch.Tensor) -> torch.Tensor:
 
 
 def perturb_state(
-    model: KineticModel, x: torch.Tensor, fraction: float, n: int, seed: int = 0
+    model: KineticModel,
+    x: torch.Tensor,
+    fraction: float,
+    n: int,
+    seed: int = 0,
+    max_tries: int = 1000,
 ) -> torch.Tensor:
-    """``n`` states with each independent variable scaled by U(1-f, 1+f), the dependent
-    ones recomputed so that every moiety total stays that of ``x``. ``(n, n_variables)``.
+    """``n`` perturbed states ``(n, n_variables)`` in model units (uM).
+
+    Each independent variable is scaled by U(1-f, 1+f); the dependent ones are recomputed
+    so that every moiety total stays that of ``x``. Draws that would make a dependent
+    concentration non-positive (a small pool in a large moiety) are redrawn, so every
+    returned state is physical. Raises :class:`KinfluxError` if fewer than ``n`` positive
+    states come out of ``max_tries * n`` draws (then use a smaller ``fraction``).
     """
+    from kinflux import KinfluxError
+
     g = torch.Generator().manual_seed(seed)
     x = x.reshape(1, -1).to(torch.float64)
     totals = model.moiety_totals(x)
-    xi = x[:, model.independent_idx].expand(n, -1)
-    u = 1.0 + fraction * (2.0 * torch.rand(xi.shape, generator=g, dtype=torch.float64) - 1.0)
-    return model.full_state(xi * u, totals.expand(n, -1))
+    xi0 = x[:, model.independent_idx]
+    kept: list[torch.Tensor] = []
+    drawn = 0
+    while sum(len(k) for k in kept) < n and drawn < max_tries * n:
+        batch = max(n, 64)
+        u = 1.0 + fraction * (
+            2.0 * torch.rand((batch, xi0.shape[1]), generator=g, dtype=torch.float64) - 1.0
+        )
+        full = model.full_state(xi0 * u, totals.expand(batch, -1))
+        kept.append(full[(full > 0).all(dim=1)])
+        drawn += batch
+    out = torch.cat(kept)[:n]
+    if len(out) < n:
+        raise KinfluxError(
+            f"only {len(out)} of {n} states stay positive when perturbing by {fraction:.0%}; "
+            "dependent metabolites with small pools go negative — use a smaller --perturb"
+        )
+    return out
 
 
 @dataclass
@@ -72,18 +99,33 @@ def integrate(
     t_end: float,
     n_times: int = 100,
     method: str = "BDF",
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float = 1e-6,
+    atol: float | None = None,
+    atol_scale: float = 1e-9,
 ) -> Trajectory:
     """Integrate each model of a batch with SciPy (``BDF``/``LSODA``/``Radau``) and the
     analytic reduced Jacobian.
 
-    The independent variables are integrated; the dependent ones follow from the moiety
-    totals of ``x0`` (so conservation holds exactly). ``x0``: ``(batch, n_variables)``
-    uM; ``params``: ``(batch, n_params)`` or ``(n_params,)``; ``t_end`` in h.
+    The independent variables ``x_ind`` (``(n_independent,)`` uM) are integrated with
+    ``d x_ind/dt = dxdt(L x_ind + offset)[independent]`` and the exact reduced Jacobian
+    ``(n_independent, n_independent)`` h^-1 of :meth:`KineticModel.jacobian`; the
+    dependent variables follow from the moiety totals of ``x0`` (so conservation holds
+    exactly). ``x0``: ``(batch, n_variables)`` uM; ``params``: ``(batch, n_params)`` or
+    ``(n_params,)``; ``t_end`` in h.
+
+    Tolerances: ``rtol`` (relative) and a per-species absolute tolerance (uM), by
+    default ``atol_scale * |x0_ind|`` so that species spanning 1e-4..1e4 uM are all
+    resolved; a float ``atol`` overrides it for every species. Strain-scale models are
+    very stiff (eigenvalues down to ~-3e10 h^-1): use ``BDF`` or ``LSODA``.
+
+    An initial state with a non-positive concentration (e.g. a large perturbation that
+    drives a dependent moiety member below zero) is not integrated: its trajectory is
+    NaN, ``success`` False and the message names the offending variables.
     """
     if method not in ("BDF", "LSODA", "Radau"):
         raise KinfluxError(f"integration method {method!r}: use BDF, LSODA or Radau")
+    if not t_end > 0:
+        raise KinfluxError(f"t_end must be positive (h), got {t_end}")
     x0 = x0.reshape(-1, model.n_variables).to(torch.float64)
     params = params.reshape(-1, model.n_params).to(torch.float64).expand(x0.shape[0], -1)
     if torch.isnan(params).any():
@@ -93,26 +135,42 @@ def integrate(
     xs, ok, msgs = [], [], []
     ind = model.independent_idx
     for b in range(x0.shape[0]):
+        nonpos = (~(x0[b] > 0)).nonzero().flatten().tolist()
+        if nonpos:
+            names = [model.variables[i] for i in nonpos]
+            xs.append(np.full((n_times, model.n_variables), np.nan))
+            ok.append(False)
+            msgs.append(
+                f"initial state has non-positive concentrations {names[:5]}; not integrated "
+                "(use a smaller perturbation)"
+            )
+            continue
         p = params[b : b + 1]
         tot = model.moiety_totals(x0[b : b + 1])
 
-        def full(y: np.ndarray, p=p, tot=tot) -> torch.Tensor:
+        def full(y: np.ndarray, tot: torch.Tensor = tot) -> torch.Tensor:
             return model.full_state(torch.from_numpy(np.ascontiguousarray(y))[None], tot)
 
-        def rhs(t: float, y: np.ndarray, p=p, full=full) -> np.ndarray:
+        def rhs(t: float, y: np.ndarray, p: torch.Tensor = p, full=full) -> np.ndarray:
             return model.dxdt(full(y), p)[0, ind].numpy()
 
-        def jac(t: float, y: np.ndarray, p=p, full=full) -> np.ndarray:
-            return model.jacobian(full(y), p)[0].numpy()
+        def jac(t: float, y: np.ndarray, p: torch.Tensor = p, full=full) -> np.ndarray:
+            return model.jacobian(full(y), p, reduced=True)[0].numpy()
 
-        y0 = x0[b, ind].numpy()
-        sol = solve_ivp(
-            rhs, (0.0, t_end), y0, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=atol
-        )
-        ys = np.full((n_times, len(ind)), np.nan)
-        ys[: sol.y.shape[1]] = sol.y.T
+        y0 = x0[b, ind].numpy().copy()
+        tol = atol_scale * np.abs(y0) if atol is None else float(atol)
+        try:
+            sol = solve_ivp(
+                rhs, (0.0, t_end), y0, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=tol
+            )
+            success, message = bool(sol.success), str(sol.message)
+            ys = np.full((n_times, len(ind)), np.nan)
+            ys[: sol.y.shape[1]] = sol.y.T
+        except (ValueError, RuntimeError, FloatingPointError) as exc:
+            success, message = False, f"solver error: {exc}"
+            ys = np.full((n_times, len(ind)), np.nan)
         xfull = model.full_state(torch.from_numpy(ys), tot.expand(n_times, -1)).numpy()
         xs.append(xfull)
-        ok.append(bool(sol.success))
-        msgs.append(str(sol.message))
+        ok.append(success)
+        msgs.append(message)
     return Trajectory(t=t_eval, x=np.stack(xs), success=ok, messages=msgs)
