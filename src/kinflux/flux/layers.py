@@ -212,6 +212,9 @@ class WLayer(nn.Module):
         )
         self.logits = nn.Parameter(torch.zeros(network.n_reactions, network.n_metabolites))
         self.uptake = nn.Parameter(torch.full((len(medium_ids),), 3.0))
+        # Per-reaction gain of the propagated flux when a prior is injected (AMN-W);
+        # starts at 0 so an untrained AMN-W equals its dense prior.
+        self.gain = nn.Parameter(torch.zeros(network.n_reactions))
 
     @property
     def W(self) -> torch.Tensor:
@@ -247,14 +250,17 @@ class WLayer(nn.Module):
 
         ``inject`` ``(batch, n_reactions)`` replaces the injected medium fluxes ``V0(x)``
         (AMN-W: the dense prior's output is injected at every step, the dense layer
-        inside the recurrent cell).
+        inside the recurrent cell); the propagated flux is then scaled by the learnable
+        per-reaction ``gain`` (initially 0), ``V_{t+1} = inject + gain * P(V_t)``.
         """
         x = x.to(self.V2M.dtype)
         base = self.v0(x) if inject is None else inject.to(x.dtype)
         V = base if v0 is None else v0.to(x.dtype)
         prop = (self.M2V_mean * self.W).to(x.dtype)  # (n_rxn, n_met)
+        gain = None if inject is None else self.gain.to(x.dtype)
         for _ in range(self.n_iter if n_iter is None else int(n_iter)):
-            V = base + (V @ self.V2M.T) @ prop.T
+            flow = (V @ self.V2M.T) @ prop.T
+            V = base + (flow if gain is None else gain * flow)
         return V
 
     def growth(self, V: torch.Tensor) -> torch.Tensor:

@@ -54,12 +54,19 @@ class ModelMismatchError(KinfluxError):
 
 @dataclass
 class LossWeights:
-    """Weights of the loss terms (dimensionless)."""
+    """Weights of the loss terms (dimensionless).
+
+    Defaults were chosen on e_coli_core (1000 samples, 5-fold CV; see docs/flux.md):
+    mechanistic terms x10 keep ``||SV||^2`` of AMN-QP below ANN-Dense's, and the extra
+    growth weight 5 raises growth Q^2 from 0.978 to 0.999 at almost no all-flux cost.
+    """
 
     ref: float = 1.0
-    sv: float = 1.0
-    bounds: float = 1.0
-    positivity: float = 1.0
+    sv: float = 10.0
+    bounds: float = 10.0
+    positivity: float = 10.0
+    #: extra weight of the growth flux's scaled squared error (on top of ``ref``)
+    growth: float = 5.0
 
 
 def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -84,6 +91,7 @@ class _Config:
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 0.0
+    schedule: str = "cosine"
     patience: int = 30
     val_fraction: float = 0.1
     weights: LossWeights = field(default_factory=LossWeights)
@@ -102,6 +110,8 @@ class AMN:
         n_iter: mechanistic iterations per forward pass (layer default if None).
         reference: fluxes in the reference error: ``"all"``, ``"growth"`` or a list of ids.
         epochs, batch_size, lr, weight_decay: Adam training.
+        schedule: ``"cosine"`` (learning rate annealed to lr/100 over ``epochs``) or
+            ``"constant"``.
         patience: early stopping after this many epochs without validation improvement.
         val_fraction: share of the training data held out for early stopping.
         weights: :class:`LossWeights`.
@@ -131,6 +141,7 @@ class AMN:
         batch_size: int = 64,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
+        schedule: str = "cosine",
         patience: int = 30,
         val_fraction: float = 0.1,
         weights: LossWeights | None = None,
@@ -155,6 +166,7 @@ class AMN:
             batch_size=batch_size,
             lr=lr,
             weight_decay=weight_decay,
+            schedule=schedule,
             patience=patience,
             val_fraction=val_fraction,
             weights=weights or LossWeights(),
@@ -201,7 +213,10 @@ class AMN:
     ) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.config.weights
         scale = self.model_scale_ if self.model_scale_ is not None else 1.0
-        ref_term = (((V - y) / scale)[:, ref] ** 2).mean()
+        err = (V - y) / scale
+        ref_term = (err[:, ref] ** 2).mean()
+        if w.growth:
+            ref_term = ref_term + w.growth * (err[:, self.network.objective_index] ** 2).mean()
         if self.arch == "ANN-Dense":
             return w.ref * ref_term, {"ref": float(ref_term.detach())}
         r = residuals(V, x, cons, self.config.mode)
@@ -247,6 +262,11 @@ class AMN:
         model.prior.v_mean.copy_(torch.as_tensor(Y[tr].mean(axis=0)))
         self.model_scale_ = model.prior.v_scale
         opt = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        sched = None
+        if c.schedule == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, c.epochs, eta_min=c.lr / 100)
+        elif c.schedule != "constant":
+            raise KinfluxError(f"schedule must be 'cosine' or 'constant', got '{c.schedule}'")
         cons = self._constraints()
         ref = torch.as_tensor(self._reference_idx(), device=self.device)
         Xt = torch.as_tensor(X, device=self.device)
@@ -270,6 +290,8 @@ class AMN:
                     loss.backward()
                     opt.step()
                     total += float(loss.detach()) * len(b)
+                if sched is not None:
+                    sched.step()
                 rec = {"epoch": epoch, "train_loss": total / max(1, len(tr))}
                 if n_val:
                     model.eval()
