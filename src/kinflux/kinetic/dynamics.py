@@ -30,14 +30,45 @@ __all__ = [
 LAMBDA_MAX_THRESHOLD = -2.5
 
 
+def _balance(J: torch.Tensor, sweeps: int = 8) -> torch.Tensor:
+    """Diagonal similarity ``D^-1 J D`` equalising off-diagonal row and column 1-norms.
+
+    Kinetic Jacobians are stiff (entries spanning ~1e10), and LAPACK's own balancing
+    inside ``geev`` leaves the slowest eigenvalues with absolute errors ~1e-6 h^-1. A
+    batched, simultaneous (Jacobi-style) Osborne scaling first brings them to ~1e-8.
+    Factors are powers of two, so the similarity is exact in floating point and the
+    eigenvalues are unchanged; rows/columns with a zero off-diagonal norm are left alone.
+    """
+    if J.shape[-1] < 2 or not J.dtype.is_floating_point:
+        return J
+    B = J
+    for _ in range(sweeps):
+        A = B.abs()
+        A.diagonal(dim1=-2, dim2=-1).zero_()
+        c = A.sum(dim=-2)
+        r = A.sum(dim=-1)
+        ok = (c > 0) & (r > 0) & torch.isfinite(c) & torch.isfinite(r)
+        e = torch.where(ok, torch.round(0.5 * torch.log2(torch.where(ok, r / c, 1.0))), 0.0)
+        if not bool((e != 0).any()):
+            break
+        f = torch.exp2(e)
+        B = B * f[..., None, :]
+        B.div_(f[..., :, None])
+    return B
+
+
 def eigenvalues(J: torch.Tensor) -> torch.Tensor:
-    """Complex eigenvalues (h^-1) of a Jacobian batch ``(batch, n, n)`` -> ``(batch, n)``."""
-    return torch.linalg.eigvals(J)
+    """Complex eigenvalues (h^-1) of a Jacobian batch ``(batch, n, n)`` -> ``(batch, n)``.
+
+    The batch is first balanced by an exact power-of-two diagonal similarity
+    (:func:`_balance`), which makes the small eigenvalues of stiff Jacobians accurate.
+    """
+    return torch.linalg.eigvals(_balance(J))
 
 
 def lambda_max(J: torch.Tensor) -> torch.Tensor:
     """Largest real part of the eigenvalues (h^-1), ``(batch,)``; < 0 means stable."""
-    return torch.linalg.eigvals(J).real.amax(dim=-1)
+    return eigenvalues(J).real.amax(dim=-1)
 
 
 def perturb_state(
