@@ -96,10 +96,17 @@ def train(
     lr: float = typer.Option(3e-3),
     batch_size: int = typer.Option(64),
     seed: int = typer.Option(0),
+    threads: int = typer.Option(
+        1, min=1, help="torch CPU threads (1 is fastest for these small dense networks)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
 ) -> None:
     """Train an AMN (or ANN baseline): CV metrics, final model, parity plots."""
+    import torch
+
     from kinflux.flux.runs import TrainSpec, train_run
+
+    torch.set_num_threads(threads)
 
     spec = TrainSpec(
         data=data,
