@@ -9,7 +9,7 @@ mean ||S V||^2 of out-of-fold predictions), seconds per epoch and parameter coun
 
 Usage:
     python benchmarks/amn_table1.py [--quick] [--models e_coli_core,iJO1366]
-        [--archs ANN-Dense,ANN-SV,AMN-QP,AMN-LP,AMN-W] [--folds 5] [--epochs 200]
+        [--archs ANN-Dense,ANN-SV,AMN-QP,AMN-LP,AMN-UB,AMN-W] [--folds 5] [--epochs 200]
         [--markdown docs/amn_table1.md]
 
 Last line: JSON {"rows": [{"model", "arch", "growth_Q2_cv", "all_flux_Q2_cv", "SV2",
@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-DEFAULT_ARCHS = "ANN-Dense,ANN-SV,AMN-QP,AMN-LP,AMN-W"
+DEFAULT_ARCHS = "ANN-Dense,ANN-SV,AMN-QP,AMN-LP,AMN-UB,AMN-W"
 
 
 def dataset(model: str, size: int, seed: int):

@@ -13,14 +13,13 @@ the sum of fluxes is exactly COBRApy's sum of forward and reverse variables).
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
 from kinflux import KinfluxError
 from kinflux.flux.network import DEFAULT_BOUND, Network
+from kinflux.highs import quiet_highs
 
 __all__ = [
     "FluxSolver",
@@ -58,30 +57,11 @@ class PFBAResult:
         return float(self.fluxes.sum()) if self.fluxes is not None else float("nan")
 
 
-def _quiet_highs():
-    """A ``highspy.Highs`` whose start-up banner does not reach stdout."""
-    import highspy
-
-    sys.stdout.flush()
-    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        # Tighter than HiGHS' 1e-7 defaults so that ||S v|| stays well below 1e-6.
-        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-    return h
-
-
 def _new_highs(network: Network, cost: np.ndarray, maximize: bool, extra_row: bool):
     import highspy
 
-    h = _quiet_highs()
+    # Tighter than HiGHS' 1e-7 defaults so that ||S v|| stays well below 1e-6.
+    h = quiet_highs(primal_feasibility_tolerance=1e-9, dual_feasibility_tolerance=1e-9)
     h.setOptionValue("log_to_console", False)
     lp = highspy.HighsLp()
     S = network.S

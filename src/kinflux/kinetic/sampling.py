@@ -35,8 +35,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ import torch
 from scipy.linalg import null_space
 
 from kinflux import KinfluxError
+from kinflux.highs import quiet_highs
 from kinflux.kinetic.model import KineticModel
 from kinflux.kinetic.steady import SteadyState
 from kinflux.kinetic.units import STRAIN_1_SCALING, Scaling
@@ -192,22 +191,7 @@ def log_q_exponents(model: KineticModel) -> tuple[list[int], np.ndarray, np.ndar
 
 # ---------------------------------------------------------------------------- HiGHS
 def _highs():  # noqa: ANN202
-    import highspy
-
-    sys.stdout.flush()
-    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("log_to_console", False)
-        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-        h.setOptionValue("mip_feasibility_tolerance", 1e-9)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-    return h
+    return quiet_highs(primal_feasibility_tolerance=1e-9, mip_feasibility_tolerance=1e-9)
 
 
 def _solve(
