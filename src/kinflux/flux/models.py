@@ -129,9 +129,11 @@ AMN_LAYER_OPTIONS: dict[str, dict] = {
     "QP": {"decay": 0.0, "multiplier_rate": 0.0},
     # LP/UB: the published primal-dual update with a large step; its Q (A V - b) term is
     # an exact projection onto the equality constraints, so 3 steps leave ||SV|| ~ 0.
-    # (Measured on e_coli_core: the PDHG default gave ||SV||^2 above ANN-Dense's.)
-    "LP": {"update": "published", "dt": 1.0},
-    "UB": {"update": "published", "dt": 0.3},
+    # No growth term: the prior predicts growth; with the published weight 100 and these
+    # steps the fluxes diverge on iJO1366. (Measured on e_coli_core: the PDHG default
+    # gave ||SV||^2 above ANN-Dense's.)
+    "LP": {"update": "published", "dt": 1.0, "objective_weight": 0.0},
+    "UB": {"update": "published", "dt": 0.3, "objective_weight": 0.0},
     "W": {},
 }
 
