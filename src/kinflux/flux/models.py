@@ -126,7 +126,9 @@ DEFAULT_AMN_ITERATIONS = {"QP": 4, "LP": 3, "UB": 3, "W": 4}
 AMN_LAYER_OPTIONS: dict[str, dict] = {
     # Inside an AMN the QP layer is a damped projection of V0 onto the constraints:
     # preconditioned steps without momentum or multipliers keep gradients smooth.
-    "QP": {"decay": 0.0, "multiplier_rate": 0.0},
+    # Full (dt 1) preconditioned steps: measured on e_coli_core, ||SV||^2 0.048 vs 0.084
+    # with dt 0.5, same growth Q^2.
+    "QP": {"decay": 0.0, "multiplier_rate": 0.0, "dt": 1.0},
     # LP/UB: the published primal-dual update with a large step; its Q (A V - b) term is
     # an exact projection onto the equality constraints, so 3 steps leave ||SV|| ~ 0.
     # No growth term: the prior predicts growth; with the published weight 100 and these
