@@ -18,3 +18,14 @@ def core_guide():
     from kinflux.flux.media import MediumGuide
 
     return MediumGuide.from_csv(medium_guide_path("e_coli_core"))
+
+
+@pytest.fixture(scope="session")
+def kin_varma():
+    """kin_varma.yml (structure only) with the strain_1 reference steady state."""
+    from kinflux.datasets import kinetic_model_path
+    from kinflux.kinetic.model import KineticModel
+    from kinflux.kinetic.steady import SteadyState
+
+    m = KineticModel.from_yaml(kinetic_model_path("kin_varma"))
+    return m, SteadyState.from_tfa_csv(kinetic_model_path("tfa_reference_strain_1"), m)

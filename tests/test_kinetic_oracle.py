@@ -25,13 +25,6 @@ def strain1():
     return m, ss
 
 
-@pytest.fixture(scope="module")
-def kin_varma():
-    m = KineticModel.from_yaml(kinetic_model_path("kin_varma"))
-    ss = SteadyState.from_tfa_csv(kinetic_model_path("tfa_reference_strain_1"), m)
-    return m, ss
-
-
 def test_file_km_give_file_vmax_and_keq(strain1):
     m, ss = strain1
     p0 = m.default_parameters()

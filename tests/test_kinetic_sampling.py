@@ -22,15 +22,8 @@ from kinflux.kinetic.steady import SteadyState
 
 
 @pytest.fixture(scope="module")
-def varma():
-    m = KineticModel.from_yaml(kinetic_model_path("kin_varma"))
-    ref = SteadyState.from_tfa_csv(kinetic_model_path("tfa_reference_strain_1"), m)
-    return m, ref
-
-
-@pytest.fixture(scope="module")
-def varma_samples(varma):
-    m, ref = varma
+def varma_samples(kin_varma):
+    m, ref = kin_varma
     cons = SteadyStateConstraints(reference=ref.concentrations)
     return sample_steady_states(m, 40, cons, seed=7, n_patterns=4)
 
@@ -56,8 +49,8 @@ def test_log_q_matches_reference_displacements():
     assert np.abs(lng - want).max() < 1e-6
 
 
-def test_reference_profiles_consistent(varma, varma_samples):
-    m, ref = varma
+def test_reference_profiles_consistent(kin_varma, varma_samples):
+    m, ref = kin_varma
     res = varma_samples
     assert len(res) == 40 and res.fluxes.shape == (40, m.n_reactions)
     _check_profiles(res)
@@ -68,16 +61,16 @@ def test_reference_profiles_consistent(varma, varma_samples):
     assert (res.fluxes.abs() >= 0.99e-7).all()
 
 
-def test_profiles_parameterize(varma, varma_samples):
-    m, _ = varma
+def test_profiles_parameterize(kin_varma, varma_samples):
+    m, _ = kin_varma
     ss = varma_samples.steady_state(5)
     r = oracle_sample(m, ss, 16, seed=0)
     assert steady_state_residual(m, ss, r.params).max() <= 1e-8
     assert torch.isfinite(r.lambda_max).all()
 
 
-def test_seed_and_roundtrip(varma, varma_samples, tmp_path):
-    m, ref = varma
+def test_seed_and_roundtrip(kin_varma, varma_samples, tmp_path):
+    m, ref = kin_varma
     cons = SteadyStateConstraints(reference=ref.concentrations)
     again = sample_steady_states(m, 40, cons, seed=7, n_patterns=4)
     assert torch.equal(again.fluxes, varma_samples.fluxes)
@@ -92,16 +85,16 @@ def test_seed_and_roundtrip(varma, varma_samples, tmp_path):
         varma_samples.save(p)
 
 
-def test_default_concentration_range(varma):
-    m, _ = varma
+def test_default_concentration_range(kin_varma):
+    m, _ = kin_varma
     res = sample_steady_states(m, 10, seed=1, n_patterns=2)
     _check_profiles(res)
     assert res.concentrations.min() >= 1.0 * (1 - 1e-9)
     assert res.concentrations.max() <= 1e4 * (1 + 1e-9)
 
 
-def test_infeasible_names_conflicting_bounds(varma):
-    m, _ = varma
+def test_infeasible_names_conflicting_bounds(kin_varma):
+    m, _ = kin_varma
     # 2pg is made only by PGM and used only by ENO: v_ENO = -v_PGM
     cons = SteadyStateConstraints(
         flux_bounds={"ENO": (1.0, 2.0), "PGM": (1.0, 2.0), "PGI": (-50.0, 50.0)}

@@ -65,13 +65,15 @@ class _PrimalDualLayer(IterativeLayer):
         n_iter: int,
         update: str,
         dt: float | None,
-        objective_weight: float,
+        objective_weight: float | None,
         parsimony: float,
         open_inflows: dict[str, float] | None,
         patience: int | None,
     ) -> None:
         if update not in ("pdhg", "published"):
             raise LayerError(f"update must be 'pdhg' or 'published', got '{update}'")
+        if objective_weight is None:  # AMN's published growth weight is 100
+            objective_weight = 100.0 if update == "published" else 1.0
         if dt is None:
             dt = PUBLISHED_DT[mode.upper()] if update == "published" else 1.0
         if update == "published" and patience is None:
@@ -224,8 +226,6 @@ class LPLayer(_PrimalDualLayer):
         open_inflows: dict[str, float] | None = None,
         patience: int | None = None,
     ) -> None:
-        if objective_weight is None:
-            objective_weight = 100.0 if update == "published" else 1.0
         super().__init__(
             network,
             medium_ids,
@@ -287,8 +287,6 @@ class UBLayer(_PrimalDualLayer):
         open_inflows: dict[str, float] | None = None,
         patience: int | None = None,
     ) -> None:
-        if objective_weight is None:
-            objective_weight = 100.0 if update == "published" else 1.0
         super().__init__(
             network,
             medium_ids,

@@ -90,11 +90,8 @@ def train_run(
     ts = TrainingSet.load(spec.data)
     net = network_for(ts, spec.model)
     metrics: dict[str, Any] = {"arch": spec.arch, "samples": len(ts)}
-    tmp = Path(
-        tempfile.mkdtemp(
-            prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else _mk(out.parent)
-        )
-    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         g = net.objective_index
         if spec.folds >= 2:
@@ -155,11 +152,6 @@ def train_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return metrics
-
-
-def _mk(p: Path) -> Path:
-    p.mkdir(parents=True, exist_ok=True)
-    return p
 
 
 def _read_media(path: Path, medium_ids: list[str]) -> np.ndarray:

@@ -390,15 +390,13 @@ class AMN:
             )
         cfg = dict(payload["config"])
         weights = LossWeights(**cfg.pop("weights"))
-        cfg.pop("val_fraction", None)
         amn = cls(
             network,
             payload["medium_ids"],
             weights=weights,
             open_inflows=payload.get("open_inflows"),
             device=device,
-            **{k: v for k, v in cfg.items() if k != "arch"},
-            arch=cfg["arch"],
+            **cfg,
         )
         amn.model_ = amn._build()
         amn.model_.load_state_dict(payload["state_dict"])
@@ -495,18 +493,20 @@ def cross_validate(
     rng = np.random.default_rng(random_state)
     assign = rng.permutation(len(X)) % folds
     V_oof = np.zeros_like(Y, dtype=float)
-    train_scores, s_epoch, params = [], [], 0
+    train_scores, s_epoch = [], []
+    amn: AMN | None = None
     for k in range(folds):
         tr, te = assign != k, assign == k
         amn = make_amn().fit(X[tr], Y[tr])
         V_oof[te] = amn.predict(X[te])
         train_scores.append(evaluate(amn, X[tr], Y[tr]))
         s_epoch.append(amn.seconds_per_epoch_)
-        params = amn.n_params_
         if progress:
             progress(k + 1, folds)
-    g = make_amn().network.objective_index
-    S = make_amn().network.S
+    assert amn is not None
+    g = amn.network.objective_index
+    S = amn.network.S
+    params = amn.n_params_
     return {
         "growth_R2": float(np.mean([s["growth_r2"] for s in train_scores])),
         "all_flux_R2": float(np.mean([s["all_flux_r2"] for s in train_scores])),
