@@ -32,6 +32,7 @@ from kinflux.flux.losses import (
     residuals,
 )
 from kinflux.flux.network import Network
+from kinflux.flux.sparse import LowRankMap, SparseMap
 
 __all__ = [
     "QPLayer",
@@ -63,6 +64,8 @@ class QPLayer(IterativeLayer):
     - ``"precond"`` (default): the same with the gradient preconditioned by the
       inverse of ``H = 2 (S^T S + P_in^T P_in + I)`` (the loss Hessian when every
       bound is active), which removes the stiffness of the mass balance; ``dt ~ 0.5``.
+      With ``A = [S; P_in]`` (sparse), ``H^-1 = (I - A^T K A) / 2`` with the small
+      dense ``K = (I + A A^T)^-1`` (Woodbury), so no ``(n, n)`` matrix is stored.
 
     Args:
         network: split network.
@@ -78,7 +81,6 @@ class QPLayer(IterativeLayer):
         patience: optional decay of dt (x0.7) after that many non-improving iterations.
     """
 
-    H_inv: torch.Tensor
     f: torch.Tensor
 
     def __init__(
@@ -110,11 +112,17 @@ class QPLayer(IterativeLayer):
         n = network.n_reactions
         P = np.zeros((len(medium_ids), n))
         P[np.arange(len(medium_ids)), network.indices(list(medium_ids))] = 1.0
-        H = 2.0 * (S.T @ S + P.T @ P + np.eye(n))
+        A = np.vstack([S, P])
+        K = np.linalg.inv(np.eye(len(A)) + A @ A.T)
         f = -objective_weight * network.objective + parsimony * np.ones(n)
         dt_ = torch.get_default_dtype()
-        self.register_buffer("H_inv", torch.as_tensor(np.linalg.inv(H), dtype=dt_))
-        self.register_buffer("f", torch.as_tensor(f, dtype=dt_))
+        #: ``g -> ((g A^T) K) A`` (float64)
+        self.woodbury = LowRankMap(A, K)
+        self.register_buffer("f", torch.as_tensor(f, dtype=dt_), persistent=False)
+
+    def precondition(self, g: torch.Tensor) -> torch.Tensor:
+        """``g H^-1`` for gradients ``g`` ``(batch, n_reactions)`` (float64 inside)."""
+        return (0.5 * (g.double() - self.woodbury(g))).to(g.dtype)
 
     def gradient(
         self, V: torch.Tensor, x: torch.Tensor, shifts: tuple | None = None
@@ -125,8 +133,7 @@ class QPLayer(IterativeLayer):
         augmented loss (``None``: plain penalty loss).
         """
         c = self.constraints
-        S = c.S
-        SV = V @ S.T
+        SV = c.S_map.rows(V)
         vin = V.index_select(1, c.medium_index) - x
         lo = c.lower - V
         up = torch.where(c.other_mask, V - c.upper, torch.full_like(V, -1e30))
@@ -134,7 +141,7 @@ class QPLayer(IterativeLayer):
         if shifts is not None:
             SV, vin, lo, up = (a + b for a, b in zip(raw, shifts, strict=True))
         r_in = torch.relu(vin) if self.mode == "UB" else vin
-        g = 2.0 * (SV @ S) + 2.0 * (torch.relu(up) - torch.relu(lo)) + self.f
+        g = 2.0 * c.S_map.cols(SV) + 2.0 * (torch.relu(up) - torch.relu(lo)) + self.f
         g = g.index_add(1, c.medium_index, 2.0 * r_in)
         return g, raw
 
@@ -156,7 +163,7 @@ class QPLayer(IterativeLayer):
             D = self.decay * D - dt * g
             return (V + D, D, shifts)
         g, raw = self.gradient(V, x, shifts)
-        D = self.decay * D - dt * (g @ self.H_inv)
+        D = self.decay * D - dt * self.precondition(g)
         if self.multiplier_rate > 0:  # method of multipliers: removes the penalty bias
             beta = self.multiplier_rate
             uS, uin, ulo, uup = shifts
@@ -199,37 +206,55 @@ class WLayer(nn.Module):
         self.n_reactions = network.n_reactions
         self.objective_index = network.objective_index
         dt_ = torch.get_default_dtype()
-        M2V = network.M2V
+        M2V = network.M2V  # (n_reactions, n_metabolites)
         consumed = M2V > 0
         nsub = consumed.sum(1)
-        self.register_buffer("V2M", torch.as_tensor(network.V2M, dtype=dt_))
+        # Only substrate edges (reaction j consumes metabolite i) carry weights: they are
+        # stored as edge lists, so the parameters and the work scale with the edges.
+        rxn, met = np.nonzero(consumed)
+        keep = {"persistent": False}
+        self.n_metabolites = network.n_metabolites
+        self.V2M_map = SparseMap(network.V2M)
+        self.register_buffer("edge_rxn", torch.as_tensor(rxn, dtype=torch.long), **keep)
+        self.register_buffer("edge_met", torch.as_tensor(met, dtype=torch.long), **keep)
+        #: ``M2V_ij / n_substrates_j`` on the edges
         self.register_buffer(
-            "M2V_mean", torch.as_tensor(M2V / np.maximum(nsub, 1)[:, None], dtype=dt_)
+            "edge_m2v", torch.as_tensor(M2V[rxn, met] / nsub[rxn], dtype=dt_), **keep
         )
-        self.register_buffer("edges", torch.as_tensor(consumed))
+        #: ``|S_ij|`` on the edges (stoichiometry of the substrate)
         self.register_buffer(
-            "substrate_coef", torch.as_tensor(np.where(consumed, -network.S.T, 0.0), dtype=dt_)
+            "edge_coef", torch.as_tensor(-network.S.T[rxn, met], dtype=dt_), **keep
         )
-        self.logits = nn.Parameter(torch.zeros(network.n_reactions, network.n_metabolites))
+        self.logits = nn.Parameter(torch.zeros(len(rxn)))
         self.uptake = nn.Parameter(torch.full((len(medium_ids),), 3.0))
         # Per-reaction gain of the propagated flux when a prior is injected (AMN-W);
         # starts at 0 so an untrained AMN-W equals its dense prior.
         self.gain = nn.Parameter(torch.zeros(network.n_reactions))
 
+    def edge_weights(self) -> torch.Tensor:
+        """Branching fraction of each edge ``(n_edges,)``: a softmax over each metabolite's
+        consumers, so the fractions of a metabolite sum to one."""
+        z = self.logits
+        zmax = torch.full((self.n_metabolites,), -torch.inf, dtype=z.dtype, device=z.device)
+        zmax = zmax.scatter_reduce(0, self.edge_met, z.detach(), reduce="amax")
+        e = torch.exp(z - zmax[self.edge_met])
+        total = torch.zeros(self.n_metabolites, dtype=z.dtype, device=z.device)
+        total = total.index_add(0, self.edge_met, e)
+        return e / total[self.edge_met]
+
     @property
     def W(self) -> torch.Tensor:
-        """Branching fractions ``(n_reactions, n_metabolites)``; columns sum to 1 (or 0)."""
-        neg = torch.finfo(self.logits.dtype).min
-        z = torch.where(self.edges, self.logits, torch.full_like(self.logits, neg))
-        w = torch.softmax(z, dim=0)
-        return torch.where(self.edges, w, torch.zeros_like(w))
+        """Dense branching fractions ``(n_reactions, n_metabolites)``; columns sum to 1 (or 0)."""
+        w = self.edge_weights()
+        W = torch.zeros(self.n_reactions, self.n_metabolites, dtype=w.dtype, device=w.device)
+        return W.index_put((self.edge_rxn, self.edge_met), w)
 
     @torch.no_grad()
     def init_from_fluxes(self, V: torch.Tensor | np.ndarray) -> None:
         """Set ``W`` to the mean branching fractions of reference fluxes ``(n, n_reactions)``."""
         V = torch.as_tensor(V, dtype=self.logits.dtype, device=self.logits.device)
         # consumption of metabolite i by reaction j: v_j |S_ij|
-        use = V.mean(0).clamp_min(0)[:, None] * self.substrate_coef
+        use = V.mean(0).clamp_min(0)[self.edge_rxn] * self.edge_coef.to(V.dtype)
         self.logits.copy_(torch.log(use + 1e-6))
 
     def v0(self, x: torch.Tensor) -> torch.Tensor:
@@ -253,13 +278,15 @@ class WLayer(nn.Module):
         inside the recurrent cell); the propagated flux is then scaled by the learnable
         per-reaction ``gain`` (initially 0), ``V_{t+1} = inject + gain * P(V_t)``.
         """
-        x = x.to(self.V2M.dtype)
+        x = x.to(self.logits.dtype)
         base = self.v0(x) if inject is None else inject.to(x.dtype)
         V = base if v0 is None else v0.to(x.dtype)
-        prop = (self.M2V_mean * self.W).to(x.dtype)  # (n_rxn, n_met)
+        prop = self.edge_m2v.to(x.dtype) * self.edge_weights().to(x.dtype)  # (n_edges,)
         gain = None if inject is None else self.gain.to(x.dtype)
         for _ in range(self.n_iter if n_iter is None else int(n_iter)):
-            flow = (V @ self.V2M.T) @ prop.T
+            M = self.V2M_map.rows(V)  # production of each metabolite (batch, n_met)
+            sent = M.index_select(1, self.edge_met) * prop  # (batch, n_edges)
+            flow = torch.zeros_like(V).index_add(1, self.edge_rxn, sent)
             V = base + (flow if gain is None else gain * flow)
         return V
 

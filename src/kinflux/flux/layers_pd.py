@@ -15,7 +15,9 @@ Two updates are available (``update=``):
     bound is an inequality row ``G_f V <= h_f`` with dual ``M``;
     ``R = ReLU(M + G_f V - h_f)``, ``dV = -(I - P)(G_f^T R + f) - Q (A V - b)``,
     ``dM = (R - M) / 2``, ``V += dt dV``, ``M += dt dM``, with ``Q = A^T (A A^T)^-1`` and
-    ``P = Q A`` on a rank-revealing (pivoted QR) row subset of ``A``.
+    ``P = Q A`` on a rank-revealing (pivoted QR) row subset of ``A``. Neither ``(n, n)``
+    matrix is formed: with ``C = (A A^T)^-1`` (``(r, r)``) and sparse ``A``,
+    ``dV = -g - ((A V - b - A g) C) A`` for ``g = G_f^T R + f`` on the free variables.
 ``"pdhg"`` (default)
     primal-dual hybrid gradient with diagonal (Pock-Chambolle) preconditioning and the
     box handled by projection instead of dual variables:
@@ -33,6 +35,7 @@ import torch
 from kinflux.flux.layers_base import IterativeLayer, StepRule, independent_rows
 from kinflux.flux.losses import LayerError
 from kinflux.flux.network import Network
+from kinflux.flux.sparse import LowRankMap, SparseMap
 
 __all__ = ["LPLayer", "UBLayer", "PUBLISHED_DT"]
 
@@ -45,13 +48,10 @@ _NO_BOUND = 1e7
 class _PrimalDualLayer(IterativeLayer):
     """Common code of :class:`LPLayer` and :class:`UBLayer`."""
 
-    A: torch.Tensor
     Bx: torch.Tensor
     G: torch.Tensor
     Hx: torch.Tensor
     f: torch.Tensor
-    Q: torch.Tensor
-    N: torch.Tensor
     tau: torch.Tensor
     sigma_A: torch.Tensor
     sigma_G: torch.Tensor
@@ -86,34 +86,32 @@ class _PrimalDualLayer(IterativeLayer):
         rows = independent_rows(A)
         A, Bx = A[rows], Bx[rows]
         self.rank = len(rows)
-        n = network.n_reactions
         f = -objective_weight * network.objective + parsimony * free.astype(float)
         dt_ = torch.get_default_dtype()
-        if self.rank:
-            Q = A.T @ np.linalg.inv(A @ A.T)
-            P = Q @ A
-        else:
-            Q, P = np.zeros((n, 0)), np.zeros((n, n))
-        N = (np.eye(n) - P) * free[None, :] * free[:, None]
+        if np.any(A[:, ~free]):
+            raise LayerError("equality rows must not involve fixed (non-free) variables")
+        C = np.linalg.inv(A @ A.T) if self.rank else np.zeros((0, 0))
         K = np.vstack([A, G])
         col = np.abs(K).sum(0)
         row = np.abs(K).sum(1)
         tau = np.where(col > 0, 1.0 / np.maximum(col, 1e-12), 1.0)
         sig = 1.0 / np.maximum(row, 1e-12)
+        #: sparse equality rows: ``A_map.rows(V) = V @ A.T``, ``A_map.cols(h) = h @ A``
+        self.A_map = SparseMap(A)
+        #: ``V -> ((V A^T + offset) C) A`` (float64): the projection's correction
+        self.projection = LowRankMap(A, C)
         for name, arr in {
-            "A": A,
             "Bx": Bx,
             "G": G,
             "Hx": Hx,
             "f": f,
-            "Q": Q * free[:, None],
-            "N": N,
             "tau": tau,
             "sigma_A": sig[: len(A)],
             "sigma_G": sig[len(A) :],
         }.items():
-            self.register_buffer(name, torch.as_tensor(np.ascontiguousarray(arr), dtype=dt_))
-        self.register_buffer("free", torch.as_tensor(free))
+            arr = torch.as_tensor(np.ascontiguousarray(arr), dtype=dt_)
+            self.register_buffer(name, arr, persistent=False)
+        self.register_buffer("free", torch.as_tensor(free), persistent=False)
 
     # -- subclass hooks -------------------------------------------------------------
     def _system(self, network: Network):
@@ -149,7 +147,7 @@ class _PrimalDualLayer(IterativeLayer):
                 zeros(self.n_reactions),
                 cache,
             )
-        y = torch.zeros(b, self.A.shape[0], dtype=dtype, device=device)
+        y = torch.zeros(b, self.rank, dtype=dtype, device=device)
         z = torch.zeros(b, self.G.shape[0], dtype=dtype, device=device)
         return (V, y, z, cache)
 
@@ -164,8 +162,10 @@ class _PrimalDualLayer(IterativeLayer):
         Rg = torch.relu(Mg + V @ self.G.T - rhs_G)
         Rl = torch.relu(Ml + lo - V)
         Ru = torch.relu(Mu + V - up)
-        grad = Rg @ self.G - Rl + Ru + self.f
-        dV = -(grad @ self.N) - (V @ self.A.T - rhs_A) @ self.Q.T
+        grad = (Rg @ self.G - Rl + Ru + self.f) * self.free
+        # -(I - P) grad - Q (A V - b), with P = A^T C A and Q = A^T C
+        dV = -grad.double() - self.projection(V.double() - grad.double(), -rhs_A)
+        dV = dV.to(V.dtype)
         return (
             V + dt * dV,
             Mg + dt * 0.5 * (Rg - Mg),
@@ -177,10 +177,10 @@ class _PrimalDualLayer(IterativeLayer):
     def _step_pdhg(self, state: tuple, dt: float) -> tuple:
         V, y, z, cache = state
         rhs_A, rhs_G, lo, up = cache
-        g = self.f + y @ self.A + z @ self.G
+        g = self.f + self.A_map.cols(y) + z @ self.G
         Vn = torch.minimum(torch.maximum(V - dt * self.tau * g, lo), up)
         Vb = 2.0 * Vn - V
-        y = y + dt * self.sigma_A * (Vb @ self.A.T - rhs_A)
+        y = y + dt * self.sigma_A * (self.A_map.rows(Vb) - rhs_A)
         z = torch.relu(z + dt * self.sigma_G * (Vb @ self.G.T - rhs_G))
         return (Vn, y, z, cache)
 

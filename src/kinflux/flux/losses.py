@@ -29,6 +29,7 @@ from torch import nn
 
 from kinflux import KinfluxError
 from kinflux.flux.network import Network
+from kinflux.flux.sparse import SparseMap
 
 __all__ = ["Constraints", "Residuals", "LayerError", "residuals", "mechanistic_loss", "MODES"]
 
@@ -101,14 +102,19 @@ class Constraints(nn.Module):
         self.n_medium = len(self.medium_ids)
         self.objective_index = network.objective_index
         dt = torch.get_default_dtype()
-        self.register_buffer("S", torch.as_tensor(network.S, dtype=dt))
-        self.register_buffer("medium_index", torch.as_tensor(med, dtype=torch.long))
-        self.register_buffer("lower", torch.as_tensor(lower, dtype=dt))
-        self.register_buffer("upper", torch.as_tensor(upper, dtype=dt))
-        self.register_buffer("objective", torch.as_tensor(network.objective, dtype=dt))
+        # Derived from the network, so not saved in state dicts (a model is reloaded onto
+        # its network, whose hash is checked).
+        keep = {"persistent": False}
+        self.register_buffer("S", torch.as_tensor(network.S, dtype=dt), **keep)
+        #: sparse S: ``S_map.rows(V) = V @ S.T``, ``S_map.cols(h) = h @ S``
+        self.S_map = SparseMap(network.S)
+        self.register_buffer("medium_index", torch.as_tensor(med, dtype=torch.long), **keep)
+        self.register_buffer("lower", torch.as_tensor(lower, dtype=dt), **keep)
+        self.register_buffer("upper", torch.as_tensor(upper, dtype=dt), **keep)
+        self.register_buffer("objective", torch.as_tensor(network.objective, dtype=dt), **keep)
         mask = np.ones(self.n_reactions, dtype=bool)
         mask[med] = False
-        self.register_buffer("other_mask", torch.as_tensor(mask))
+        self.register_buffer("other_mask", torch.as_tensor(mask), **keep)
         # numpy copies for solver set-up (kept off the device)
         self.np_lower, self.np_upper, self.np_medium = lower, upper, med
         self.np_S = network.S.astype(np.float64)
@@ -166,8 +172,7 @@ def residuals(V: torch.Tensor, x: torch.Tensor, constraints: Constraints, mode: 
         raise LayerError(
             f"flux tensor must have shape (batch, {constraints.n_reactions}), got {tuple(V.shape)}"
         )
-    S = constraints.S.to(V.dtype)
-    SV = V @ S.T
+    SV = constraints.S_map.rows(V)
     vin = V.index_select(1, constraints.medium_index) - x
     if mode == "UB":
         vin = torch.relu(vin)
