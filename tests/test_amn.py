@@ -78,9 +78,17 @@ def test_save_load_roundtrip_and_refuses_other_network(tmp_path, fitted_qp, core
         AMN.load(path, Network(toy_model()))
 
 
+def _glucose_medium(core_set) -> np.ndarray:
+    """The guide's minimal glucose medium (10 mmol/gDW/h of each base inflow, no extras)."""
+    x = np.zeros((1, len(core_set.medium_ids)))
+    x[0, :7] = core_set.X[0, :7]
+    assert core_set.medium_ids[1] == "EX_glc__D_e_i" and x[0, 1] == 10.0
+    return x
+
+
 def test_knockouts_lethal_and_neutral(fitted_qp, core_network, core_set):
-    """PGK is lethal in e_coli_core (COBRApy: growth 0), FRD7 neutral (growth unchanged)."""
-    import cobra  # noqa: F401
+    """PGK is lethal on glucose (COBRApy and kinflux FBA: growth 0), FRD7 neutral."""
+    from kinflux.flux.fba import FluxSolver
 
     model = core_network.model
     with model:
@@ -90,18 +98,46 @@ def test_knockouts_lethal_and_neutral(fitted_qp, core_network, core_set):
         model.reactions.FRD7.knock_out()
         assert model.slim_optimize() == pytest.approx(0.8739, abs=1e-3)
     g = core_network.objective_index
-    X = core_set.X[:30]
-    wild = fitted_qp.predict(X)[:, g].mean()
-    with fitted_qp.knockout(["PGK"]):
-        lethal = fitted_qp.predict(X)
-    with fitted_qp.knockout(["FRD7"]):
-        neutral = fitted_qp.predict(X)[:, g].mean()
+    x = _glucose_medium(core_set)
+    solver = FluxSolver(core_network, core_set.medium_ids, open_inflows={})
+    solver.set_medium(x[0])
+    fba_wild = solver.optimize()
     pgk = [sr.id for sr in core_network.reactions if sr.original_id == "PGK"]
+    solver.set_bounds(pgk, np.zeros(2))
+    assert solver.optimize() < 1e-6  # lethal in the guide's glucose medium too
+    wild = fitted_qp.predict(x, project=True)[0, g]  # compare like with like
+    assert wild == pytest.approx(fba_wild, rel=0.2)
+    assert wild <= fba_wild + 1e-6  # a feasible point cannot beat FBA
+    with fitted_qp.knockout(["PGK"]):
+        lethal = fitted_qp.predict(x)
+    with fitted_qp.knockout(["FRD7"]):
+        neutral = fitted_qp.predict(x)
     assert (lethal[:, core_network.indices(pgk)] == 0).all()
-    assert lethal[:, g].mean() < 0.5 * wild
-    assert abs(neutral - wild) < 0.1 * wild
+    assert abs(lethal[0, g]) < 1e-6  # projected onto the mutant's feasible set
+    assert abs(neutral[0, g] - wild) < 0.1 * wild
+    for V in (lethal, neutral):  # exactly feasible
+        assert np.abs(core_network.S @ V[0]).max() < 1e-5
+        assert V.min() >= 0
+    # without the projection the mechanistic layer alone only lowers growth
+    plain = fitted_qp.predict(x)[0, g]
+    with fitted_qp.knockout(["PGK"], project=False):
+        unprojected = fitted_qp.predict(x)[0, g]
+    assert unprojected < 0.5 * plain
     # context restored
-    np.testing.assert_allclose(fitted_qp.predict(X)[:, g].mean(), wild, rtol=1e-6)
+    np.testing.assert_allclose(fitted_qp.predict(x, project=True)[0, g], wild, rtol=1e-6)
+
+
+def test_predict_project_matches_fba_feasibility(fitted_qp, core_network, core_set):
+    """predict(project=True) returns feasible fluxes close to the plain prediction."""
+    X = core_set.X[:5]
+    V = fitted_qp.predict(X)
+    P = fitted_qp.predict(X, project=True)
+    assert np.abs(P @ core_network.S.T).max() < 1e-5
+    g = core_network.objective_index
+    np.testing.assert_allclose(P[:, g], V[:, g], atol=0.1)
+    # an empty medium cannot supply the ATP maintenance flux: NaN, as in COBRApy
+    empty = fitted_qp.predict(np.zeros((1, X.shape[1])), project=True)
+    assert np.isnan(empty).all()
 
 
 def test_cross_validate_reports_metrics(core_network, core_set):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kinflux.flux.dataset import TrainingSet, build_training_set, essential_setup
-from kinflux.flux.fba import FluxSolver, cobra_exchange_bounds
+from kinflux.flux.fba import FluxSolver, SolverError, cobra_exchange_bounds
 from kinflux.flux.media import MediumError, MediumGuide
 from kinflux.io import OutputExistsError
 
@@ -126,3 +126,25 @@ def test_guide_draw_levels(core_guide):
     var = media[:, core_guide.variable]
     assert set(np.unique(var)) == {0.0, 2.0, 4.0, 6.0, 8.0, 10.0}
     assert (var > 0).mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_nearest_feasible_projects_onto_knockout(core_network):
+    """The QP projection keeps a feasible point and gives 0 growth for a lethal knockout."""
+    solver = FluxSolver(core_network)
+    v = solver.pfba().fluxes
+    same = solver.nearest_feasible(v)
+    np.testing.assert_allclose(same, v, atol=1e-4)
+    pgk = [sr.id for sr in core_network.reactions if sr.original_id == "PGK"]
+    solver.set_bounds(pgk, np.zeros(len(pgk)))
+    mutant = solver.nearest_feasible(v)
+    assert mutant[core_network.objective_index] == pytest.approx(0.0, abs=1e-7)
+    assert np.abs(core_network.S @ mutant).max() < 1e-6
+    assert mutant[core_network.indices(pgk)].max() <= 1e-9
+    # closest point: no feasible point on the segment towards a far one is nearer
+    solver.set_bounds(pgk, np.full(len(pgk), 1000.0))
+    assert np.linalg.norm(solver.nearest_feasible(v) - v) < np.linalg.norm(mutant - v)
+
+
+def test_nearest_feasible_rejects_bad_shape(core_network):
+    with pytest.raises(SolverError, match="expected"):
+        FluxSolver(core_network).nearest_feasible(np.zeros(3))

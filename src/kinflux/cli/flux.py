@@ -140,9 +140,19 @@ def predict(
     out: Path = typer.Option(..., help="Output CSV of predicted split fluxes."),
     model: str = typer.Option(None, help="Metabolic model (default: the one it was trained on)."),
     knockout: str = typer.Option(None, help="Comma-separated reaction ids to knock out."),
+    project: bool = typer.Option(
+        None,
+        "--project/--no-project",
+        help="Move each prediction to the closest exactly feasible flux distribution "
+        "(HiGHS QP); default: on with --knockout, off otherwise.",
+    ),
     force: bool = typer.Option(False, "--force"),
 ) -> None:
-    """Predict all fluxes for media with a trained AMN (optionally a knockout mutant)."""
+    """Predict all fluxes for media with a trained AMN (optionally a knockout mutant).
+
+    A knockout prediction is projected onto the mutant's feasible set by default, so a
+    lethal knockout predicts zero growth; compare it with `--project` wild-type runs.
+    """
     from kinflux.flux.runs import predict_file
 
     with run_cli_errors():
@@ -153,5 +163,6 @@ def predict(
             model=model,
             knockout=knockout.split(",") if knockout else None,
             force=force,
+            project=project,
         )
     console.print(f"{len(df)} predictions -> {out}")

@@ -14,6 +14,7 @@ the sum of fluxes is exactly COBRApy's sum of forward and reverse variables).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,11 +58,13 @@ class PFBAResult:
         return float(self.fluxes.sum()) if self.fluxes is not None else float("nan")
 
 
-def _new_highs(network: Network, cost: np.ndarray, maximize: bool, extra_row: bool):
+def _new_highs(
+    network: Network, cost: np.ndarray, maximize: bool, extra_row: bool, tolerance: float = 1e-9
+):
     import highspy
 
-    # Tighter than HiGHS' 1e-7 defaults so that ||S v|| stays well below 1e-6.
-    h = quiet_highs(primal_feasibility_tolerance=1e-9, dual_feasibility_tolerance=1e-9)
+    # LPs: tighter than HiGHS' 1e-7 defaults so that ||S v|| stays well below 1e-6.
+    h = quiet_highs(primal_feasibility_tolerance=tolerance, dual_feasibility_tolerance=tolerance)
     h.setOptionValue("log_to_console", False)
     lp = highspy.HighsLp()
     S = network.S
@@ -135,14 +138,21 @@ class FluxSolver:
             for rid, val in open_inflows.items():
                 base_ub[network.index(rid)] = val
         self._base_ub = base_ub
+        self._upper = base_ub.astype(np.float64)  # current upper bounds of every solver
+        self._nearest: Any = None
+        self._weights: np.ndarray | None = (
+            None  # Hessian diagonal of _nearest  # QP of nearest_feasible, built on first use
+        )
         self._set_upper(np.arange(network.n_reactions, dtype=np.int32), base_ub)
 
     # ------------------------------------------------------------------ bounds
     def _set_upper(self, idx: np.ndarray, ub: np.ndarray) -> None:
         lb = self.network.lower_bounds[idx]
         ub = np.maximum(np.asarray(ub, dtype=np.float64), lb)
-        for h in (self._growth, self._pfba):
-            h.changeColsBounds(len(idx), idx.astype(np.int32), lb.astype(np.float64), ub)
+        self._upper[idx] = ub
+        for h in (self._growth, self._pfba, self._nearest):
+            if h is not None:
+                h.changeColsBounds(len(idx), idx.astype(np.int32), lb.astype(np.float64), ub)
 
     def set_medium(self, values: np.ndarray) -> None:
         """Set the upper bounds (mmol/gDW/h) of the medium inflows, shape ``(n_medium,)``."""
@@ -191,6 +201,69 @@ class FluxSolver:
         v = np.asarray(self._pfba.getSolution().col_value, dtype=np.float64)
         v = np.clip(v, self.network.lower_bounds, None)
         return PFBAResult("optimal", float(v @ self.network.objective), v)
+
+    def nearest_feasible(
+        self,
+        v0: np.ndarray,
+        values: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Flux distribution closest to ``v0`` that satisfies every constraint.
+
+        Solves the QP ``min sum_j w_j (V_j - v0_j)^2`` s.t. ``S V = 0`` and the current
+        bounds (medium ``values`` first, when given) with HiGHS. Fluxes in mmol/gDW/h,
+        shape ``(n_reactions,)``; ``weights`` ``w`` (default 1), e.g. ``1 / sd^2`` of
+        each flux to measure distances in units of its spread. When the bounds force
+        zero growth (a lethal knockout), so does the result. Raises
+        :class:`SolverError` when the constraints are infeasible.
+        """
+        import highspy
+
+        v0 = np.asarray(v0, dtype=np.float64)
+        n = self.network.n_reactions
+        if v0.shape != (n,):
+            raise SolverError(f"v0 has shape {v0.shape}, expected ({n},)")
+        if self._nearest is None:
+            # the QP solver's own optimality check fails at 1e-9: HiGHS' default 1e-7
+            h = _new_highs(self.network, np.zeros(n), False, False, tolerance=1e-7)
+            idx = np.arange(n, dtype=np.int32)
+            h.passHessian(
+                n,
+                n,
+                highspy.HessianFormat.kTriangular,
+                np.arange(n + 1, dtype=np.int32),  # column starts
+                idx,  # row index: the identity
+                np.ones(n),
+            )
+            self._nearest = h
+            lb = self.network.lower_bounds.astype(np.float64)
+            h.changeColsBounds(n, idx, lb, self._upper.copy())
+        if values is not None:
+            self.set_medium(values)
+        h = self._nearest
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != (n,) or not np.all(w > 0):
+            raise SolverError(f"weights must be positive with shape ({n},)")
+        if weights is not None or self._weights is not None:
+            if self._weights is None or not np.array_equal(w, self._weights):
+                idx = np.arange(n, dtype=np.int32)
+                h.passHessian(
+                    n,
+                    n,
+                    highspy.HessianFormat.kTriangular,
+                    np.arange(n + 1, dtype=np.int32),
+                    idx,
+                    w,
+                )
+                self._weights = w
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), -w * v0)
+        if not self._run(h):
+            raise SolverError(
+                "no flux distribution satisfies the constraints (medium and bounds); "
+                "check the medium values and knocked-out reactions"
+            )
+        v = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        return np.clip(v, self.network.lower_bounds, None)
 
 
 def find_essential_inflows(

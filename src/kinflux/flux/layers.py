@@ -194,10 +194,18 @@ class WLayer(nn.Module):
         medium_ids: inflow ids of the medium columns.
         mode: ``"UB"`` or ``"EB"``.
         n_iter: default number of propagation steps.
+        project: end with the projection onto ``S V = 0`` (``V - S^T (S S^T)^-1 S V``
+            on independent rows of ``S``): mass balance then holds exactly, while
+            positivity and the medium bounds stay soft (loss terms).
     """
 
     def __init__(
-        self, network: Network, medium_ids: list[str], mode: str = "UB", n_iter: int = 20
+        self,
+        network: Network,
+        medium_ids: list[str],
+        mode: str = "UB",
+        n_iter: int = 20,
+        project: bool = False,
     ) -> None:
         super().__init__()
         self.mode = check_mode(mode)
@@ -230,6 +238,10 @@ class WLayer(nn.Module):
         # Per-reaction gain of the propagated flux when a prior is injected (AMN-W);
         # starts at 0 so an untrained AMN-W equals its dense prior.
         self.gain = nn.Parameter(torch.zeros(network.n_reactions))
+        self.project = bool(project)
+        if self.project:
+            A = network.S[independent_rows(network.S)]
+            self.projection = LowRankMap(A, np.linalg.inv(A @ A.T))
 
     def edge_weights(self) -> torch.Tensor:
         """Branching fraction of each edge ``(n_edges,)``: a softmax over each metabolite's
@@ -288,6 +300,8 @@ class WLayer(nn.Module):
             sent = M.index_select(1, self.edge_met) * prop  # (batch, n_edges)
             flow = torch.zeros_like(V).index_add(1, self.edge_rxn, sent)
             V = base + (flow if gain is None else gain * flow)
+        if self.project:
+            V = (V.double() - self.projection(V)).to(V.dtype)
         return V
 
     def growth(self, V: torch.Tensor) -> torch.Tensor:

@@ -69,6 +69,7 @@ class _PrimalDualLayer(IterativeLayer):
         parsimony: float,
         open_inflows: dict[str, float] | None,
         patience: int | None,
+        final_projection: bool = False,
     ) -> None:
         if update not in ("pdhg", "published"):
             raise LayerError(f"update must be 'pdhg' or 'published', got '{update}'")
@@ -82,6 +83,7 @@ class _PrimalDualLayer(IterativeLayer):
             network, medium_ids, mode, n_iter, StepRule(dt, patience), open_inflows=open_inflows
         )
         self.update = update
+        self.final_projection = bool(final_projection)
         A, Bx, G, Hx, free = self._system(network)
         rows = independent_rows(A)
         A, Bx = A[rows], Bx[rows]
@@ -185,7 +187,11 @@ class _PrimalDualLayer(IterativeLayer):
         return (Vn, y, z, cache)
 
     def output(self, state: tuple, x: torch.Tensor) -> torch.Tensor:
-        return self.complete(state[0], x)
+        V = state[0]
+        if self.final_projection:  # enforce A V = b exactly: V - Q (A V - b)
+            rhs_A = state[-1][0]
+            V = (V.double() - self.projection(V, -rhs_A)).to(V.dtype)
+        return self.complete(V, x)
 
 
 class LPLayer(_PrimalDualLayer):
@@ -208,6 +214,9 @@ class LPLayer(_PrimalDualLayer):
         open_inflows: see :class:`kinflux.flux.losses.Constraints`.
         patience: published rule: multiply dt by 0.7 after this many iterations
             without improvement of the mechanistic loss (default 10^4 for published).
+        final_projection: after the last iteration, project onto the equality rows
+            (``V - Q (A V - b)``), so mass balance holds exactly whatever ``n_iter``;
+            bounds stay as the iterations left them.
 
     Shapes: ``forward(x (batch, n_medium), v0 (batch, n_reactions) | None, n_iter)``
     returns ``(batch, n_reactions)`` fluxes in mmol/gDW/h.
@@ -225,6 +234,7 @@ class LPLayer(_PrimalDualLayer):
         parsimony: float = 0.0,
         open_inflows: dict[str, float] | None = None,
         patience: int | None = None,
+        final_projection: bool = False,
     ) -> None:
         super().__init__(
             network,
@@ -237,6 +247,7 @@ class LPLayer(_PrimalDualLayer):
             parsimony,
             open_inflows,
             patience,
+            final_projection,
         )
 
     def _system(self, network: Network):
@@ -286,6 +297,7 @@ class UBLayer(_PrimalDualLayer):
         parsimony: float = 0.0,
         open_inflows: dict[str, float] | None = None,
         patience: int | None = None,
+        final_projection: bool = False,
     ) -> None:
         super().__init__(
             network,
@@ -298,6 +310,7 @@ class UBLayer(_PrimalDualLayer):
             parsimony,
             open_inflows,
             patience,
+            final_projection,
         )
         S_ext, coef = self._ext
         dt_ = torch.get_default_dtype()

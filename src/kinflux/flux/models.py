@@ -135,8 +135,10 @@ AMN_LAYER_OPTIONS: dict[str, dict] = {
     # steps the fluxes diverge on iJO1366. (Measured on e_coli_core: the PDHG default
     # gave ||SV||^2 above ANN-Dense's.)
     "LP": {"update": "published", "dt": 1.0, "objective_weight": 0.0},
-    "UB": {"update": "published", "dt": 0.3, "objective_weight": 0.0},
-    "W": {},
+    "UB": {"update": "published", "dt": 0.3, "objective_weight": 0.0, "final_projection": True},
+    # AMN-W: the W cell alone does not conserve mass (||SV||^2 0.68 on e_coli_core, above
+    # ANN-Dense's 0.26); a closing projection onto S V = 0 makes the balance exact.
+    "W": {"project": True},
 }
 
 

@@ -177,8 +177,13 @@ def predict_file(
     model: str | None = None,
     knockout: list[str] | None = None,
     force: bool = False,
+    project: bool | None = None,
 ) -> pd.DataFrame:
-    """Predict split fluxes for the media in ``data``; write a CSV atomically."""
+    """Predict split fluxes for the media in ``data``; write a CSV atomically.
+
+    ``project``: replace each prediction by the closest exactly feasible flux
+    distribution (see :meth:`AMN.predict`); default: only for knockouts.
+    """
     import torch
 
     from kinflux.io import atomic_write
@@ -189,10 +194,10 @@ def predict_file(
     amn = AMN.load(model_file, net)
     X = _read_media(Path(data), amn.medium_ids)
     if knockout:
-        with amn.knockout(knockout):
+        with amn.knockout(knockout, project=True if project is None else project):
             V = amn.predict(X)
     else:
-        V = amn.predict(X)
+        V = amn.predict(X, project=bool(project))
     df = pd.DataFrame(V, columns=net.reaction_ids)
     with atomic_write(out, "w") as fh:
         df.to_csv(fh, index=False)

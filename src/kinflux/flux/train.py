@@ -176,6 +176,7 @@ class AMN:
         self.device = torch.device(device)
         self.model_: FluxModel | None = None
         self.model_scale_: torch.Tensor | None = None
+        self._knockout_solver: Any = None  # set inside knockout(project=True)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -322,29 +323,65 @@ class AMN:
         self.n_params_ = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
         return self
 
-    def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Fluxes ``(n, n_reactions)`` (mmol/gDW/h) for media ``X`` ``(n, n_medium)``."""
+    def predict(
+        self, X: np.ndarray, batch_size: int = 1024, project: bool | None = None
+    ) -> np.ndarray:
+        """Fluxes ``(n, n_reactions)`` (mmol/gDW/h) for media ``X`` ``(n, n_medium)``.
+
+        With ``project=True`` each prediction is replaced by the closest flux
+        distribution that satisfies every constraint exactly (mass balance, medium
+        upper bounds, reaction bounds and knockouts), a QP solved by HiGHS with
+        distances in units of each flux's training spread; a medium with no feasible
+        flux distribution gives a row of NaN. The default (None)
+        projects inside a :meth:`knockout` context opened with ``project=True`` only.
+        """
         if self.model_ is None:
             raise KinfluxError("this AMN is not fitted yet; call fit(X, Y) or AMN.load(path)")
-        Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=self.device)
+        X = np.asarray(X, dtype=np.float64)
+        Xt = torch.as_tensor(X.astype(np.float32), device=self.device)
         out = []
         with torch.no_grad():
             for start in range(0, len(Xt), batch_size):
                 out.append(self.model_(Xt[start : start + batch_size]).cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+        V = np.concatenate(out).astype(np.float64)
+        solver = self._knockout_solver if project is None else None
+        if project:
+            solver = self._feasibility_solver()
+        if solver is not None:
+            scale = self.model_.prior.v_scale.detach().cpu().numpy().astype(np.float64)
+            V = _project_rows(solver, V, X, 1.0 / scale**2)
+        return V
 
-    def knockout(self, reaction_ids: list[str], n_iter: int = 300) -> _Knockout:
+    def _feasibility_solver(self, knocked_out: list[str] | None = None):
+        from kinflux.flux.fba import FluxSolver
+
+        solver = FluxSolver(self.network, self.medium_ids, open_inflows=self.open_inflows or None)
+        if knocked_out:
+            solver.set_bounds(knocked_out, np.zeros(len(knocked_out)))
+        return solver
+
+    def knockout(
+        self, reaction_ids: list[str], n_iter: int | None = None, project: bool = True
+    ) -> _Knockout:
         """Context in which ``predict`` simulates a mutant lacking ``reaction_ids``.
 
         Original ids (``PGI``) knock out every split part (``PGI_for``, ``PGI_rev``).
         The fluxes are set to 0 after the prior and bounded to 0 inside the mechanistic
-        layer, which then runs ``n_iter`` iterations (ANN baselines only mask).
+        layer (ANN baselines only mask). With ``project`` (default), each prediction is
+        then moved to the closest flux distribution that the mutant can carry (see
+        :meth:`predict`): a lethal knockout then predicts zero growth, as FBA does, and a
+        neutral one keeps the AMN's fluxes up to the correction that makes them exactly
+        feasible. Compare with the wild type predicted by ``predict(X, project=True)``.
+        ``n_iter``: mechanistic iterations inside the context (default: the layer's own
+        with ``project``, 300 without, so the layer re-balances the fluxes itself).
 
         Example:
             >>> with amn.knockout(["PGK"]):
             ...     mutant = amn.predict(X)
         """
-        return _Knockout(self, self._split_ids(reaction_ids), n_iter)
+        if n_iter is None:
+            n_iter = 0 if project else 300
+        return _Knockout(self, self._split_ids(reaction_ids), n_iter, project)
 
     def _split_ids(self, reaction_ids: list[str]) -> list[str]:
         out = []
@@ -414,10 +451,12 @@ class _Knockout:
     the remaining fluxes re-balance around the missing reactions.
     """
 
-    def __init__(self, amn: AMN, split_ids: list[str], n_iter: int) -> None:
+    def __init__(self, amn: AMN, split_ids: list[str], n_iter: int, project: bool) -> None:
         self.amn = amn
+        self.split_ids = split_ids
         self.idx = torch.as_tensor(amn.network.indices(split_ids), device=amn.device)
         self.n_iter = n_iter
+        self.project = project
         self._handles: list[Any] = []
         self._saved: tuple | None = None
 
@@ -442,9 +481,12 @@ class _Knockout:
             cons.upper[idx] = 0.0
             cons.other_mask[idx] = True
             mech.n_iter = max(mech.n_iter, self.n_iter)
+        if self.project:
+            self.amn._knockout_solver = self.amn._feasibility_solver(self.split_ids)
         return self.amn
 
     def __exit__(self, *exc: object) -> None:
+        self.amn._knockout_solver = None
         for h in self._handles:
             h.remove()
         mech = self.amn.model_.mechanistic if self.amn.model_ is not None else None
@@ -453,6 +495,24 @@ class _Knockout:
             mech.constraints.upper.copy_(upper)
             mech.constraints.other_mask.copy_(mask)
             mech.n_iter = n_iter
+
+
+def _project_rows(solver: Any, V: np.ndarray, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Closest feasible flux distribution to each row of ``V`` for medium ``X[i]``.
+
+    Distances are weighted by ``weights`` ``(n_reactions,)``: ``1 / sd^2`` of the
+    training fluxes, the metric of the reference loss, so that a small-valued flux such
+    as growth is not moved more than its spread allows.
+    """
+    from kinflux.flux.fba import SolverError
+
+    out = np.full_like(V, np.nan)
+    for i, (v, x) in enumerate(zip(V, X, strict=True)):
+        try:
+            out[i] = solver.nearest_feasible(v, x, weights)
+        except SolverError:
+            pass  # infeasible medium: NaN row, as COBRApy's slim_optimize gives NaN
+    return out
 
 
 def evaluate(amn: AMN, X: np.ndarray, Y: np.ndarray) -> dict[str, float]:
