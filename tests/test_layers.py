@@ -218,3 +218,36 @@ def test_w_layer_init_from_fluxes_reproduces_reference(net):
         V = w(x, n_iter=30)
     g_ref = float(Vref[0, net.objective_index])
     assert float(V[0, net.objective_index]) == pytest.approx(g_ref, rel=0.05)
+
+
+@pytest.mark.parametrize("mode", ["UB", "EB"])
+def test_qp_final_projection_balances_exactly(net, mode):
+    """With final_projection the QP layer's output satisfies the equality rows exactly."""
+    layer = QPLayer(net, MEDIUM, mode=mode, n_iter=2, final_projection=True).double()
+    x = _x([7.0])
+    v0 = torch.rand(1, net.n_reactions, dtype=torch.float64)
+    with torch.no_grad():
+        V = layer(x, v0=v0)
+    S = torch.as_tensor(net.S)
+    assert float((V @ S.T).abs().max()) < 1e-10
+    if mode == "EB":
+        idx = layer.constraints.medium_index
+        torch.testing.assert_close(V[:, idx], x)
+
+
+def test_ub_final_projection_and_w_projection_balance_exactly(net):
+    """RNN-UB's final projection and RNN-W's closing projection give S V = 0 exactly."""
+    x = _x([7.0])
+    S = torch.as_tensor(net.S)
+    ub = UBLayer(net, MEDIUM, n_iter=2, update="published", dt=0.3, final_projection=True)
+    w = WLayer(net, MEDIUM, n_iter=3, project=True)
+    for layer in (ub.double(), w.double()):
+        v0 = torch.rand(1, net.n_reactions, dtype=torch.float64)
+        with torch.no_grad():
+            V = layer(x, v0=v0)
+        assert float((V @ S.T).abs().max()) < 1e-10
+    # without it a short RNN-UB run leaves a residual
+    ub_plain = UBLayer(net, MEDIUM, n_iter=2, update="published", dt=0.3).double()
+    with torch.no_grad():
+        V = ub_plain(x, v0=torch.rand(1, net.n_reactions, dtype=torch.float64))
+    assert float((V @ S.T).abs().max()) > 1e-6

@@ -79,6 +79,9 @@ class QPLayer(IterativeLayer):
         parsimony: ``eps``.
         open_inflows: see :class:`~kinflux.flux.losses.Constraints`.
         patience: optional decay of dt (x0.7) after that many non-improving iterations.
+        multiplier_rate: method-of-multipliers rate (0: plain penalty).
+        final_projection: end with the exact projection onto the equality constraints
+            (``S V = 0``, and ``P_in V = x`` in EB mode); bounds stay soft.
     """
 
     f: torch.Tensor
@@ -97,6 +100,7 @@ class QPLayer(IterativeLayer):
         open_inflows: dict[str, float] | None = None,
         patience: int | None = None,
         multiplier_rate: float | None = None,
+        final_projection: bool = False,
     ) -> None:
         if update not in ("precond", "published"):
             raise LayerError(f"update must be 'precond' or 'published', got '{update}'")
@@ -119,6 +123,21 @@ class QPLayer(IterativeLayer):
         #: ``g -> ((g A^T) K) A`` (float64)
         self.woodbury = LowRankMap(A, K)
         self.register_buffer("f", torch.as_tensor(f, dtype=dt_), persistent=False)
+        self.final_projection = bool(final_projection)
+        if self.final_projection:
+            E = S if self.mode == "UB" else A
+            rows = independent_rows(E)
+            Bx = np.zeros((len(E), len(medium_ids)))
+            if self.mode == "EB":
+                Bx[len(S) + np.arange(len(medium_ids)), np.arange(len(medium_ids))] = 1.0
+            self.equalities = LowRankMap(E[rows], np.linalg.inv(E[rows] @ E[rows].T))
+            self.register_buffer("eq_Bx", torch.as_tensor(Bx[rows], dtype=dt_), persistent=False)
+
+    def output(self, state: tuple, x: torch.Tensor) -> torch.Tensor:
+        V = state[0]
+        if self.final_projection:  # V - Q (E V - b(x))
+            V = (V.double() - self.equalities(V, -(x @ self.eq_Bx.T))).to(V.dtype)
+        return V
 
     def precondition(self, g: torch.Tensor) -> torch.Tensor:
         """``g H^-1`` for gradients ``g`` ``(batch, n_reactions)`` (float64 inside)."""

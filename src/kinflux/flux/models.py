@@ -127,8 +127,9 @@ AMN_LAYER_OPTIONS: dict[str, dict] = {
     # Inside an AMN the QP layer is a damped projection of V0 onto the constraints:
     # preconditioned steps without momentum or multipliers keep gradients smooth.
     # Full (dt 1) preconditioned steps: measured on e_coli_core, ||SV||^2 0.048 vs 0.084
-    # with dt 0.5, same growth Q^2.
-    "QP": {"decay": 0.0, "multiplier_rate": 0.0, "dt": 1.0},
+    # with dt 0.5, same growth Q^2. The closing exact projection onto S V = 0 then takes
+    # ||SV||^2 from 0.048 to 4e-11 (growth Q^2 0.9988 -> 0.9975; 1000 samples, 5-fold).
+    "QP": {"decay": 0.0, "multiplier_rate": 0.0, "dt": 1.0, "final_projection": True},
     # LP/UB: the published primal-dual update with a large step; its Q (A V - b) term is
     # an exact projection onto the equality constraints, so 3 steps leave ||SV|| ~ 0.
     # No growth term: the prior predicts growth; with the published weight 100 and these
