@@ -118,6 +118,16 @@ def test_knockouts_lethal_and_neutral(fitted_qp, core_network, core_set):
     for V in (lethal, neutral):  # exactly feasible
         assert np.abs(core_network.S @ V[0]).max() < 1e-5
         assert V.min() >= 0
+    with fitted_qp.knockout(["FRD7"]):  # project=True inside the context keeps the mutant
+        np.testing.assert_allclose(fitted_qp.predict(x, project=True), neutral)
+    # a knocked-out medium inflow removes the uptake: without glucose the ATP
+    # maintenance flux cannot be met (FBA infeasible), so the prediction is NaN
+    with fitted_qp.knockout(["EX_glc__D_e"]):
+        starved = fitted_qp.predict(x)
+    assert np.isnan(starved).all()
+    solver.set_bounds(pgk, np.full(2, 1000.0))
+    solver.set_bounds(["EX_glc__D_e_i"], np.zeros(1))
+    assert np.isnan(solver.optimize())
     # without the projection the mechanistic layer alone only lowers growth
     plain = fitted_qp.predict(x)[0, g]
     with fitted_qp.knockout(["PGK"], project=False):

@@ -177,6 +177,7 @@ class AMN:
         self.model_: FluxModel | None = None
         self.model_scale_: torch.Tensor | None = None
         self._knockout_solver: Any = None  # set inside knockout(project=True)
+        self._knockout_inputs: np.ndarray | None = None  # medium columns knocked out
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -338,14 +339,17 @@ class AMN:
         if self.model_ is None:
             raise KinfluxError("this AMN is not fitted yet; call fit(X, Y) or AMN.load(path)")
         X = np.asarray(X, dtype=np.float64)
+        if self._knockout_inputs is not None:  # knocked-out medium inflows: no uptake
+            X = X.copy()
+            X[:, self._knockout_inputs] = 0.0
         Xt = torch.as_tensor(X.astype(np.float32), device=self.device)
         out = []
         with torch.no_grad():
             for start in range(0, len(Xt), batch_size):
                 out.append(self.model_(Xt[start : start + batch_size]).cpu().numpy())
         V = np.concatenate(out).astype(np.float64)
-        solver = self._knockout_solver if project is None else None
-        if project:
+        solver = None if project is False else self._knockout_solver
+        if project and solver is None:
             solver = self._feasibility_solver()
         if solver is not None:
             scale = self.model_.prior.v_scale.detach().cpu().numpy().astype(np.float64)
@@ -365,7 +369,8 @@ class AMN:
     ) -> _Knockout:
         """Context in which ``predict`` simulates a mutant lacking ``reaction_ids``.
 
-        Original ids (``PGI``) knock out every split part (``PGI_for``, ``PGI_rev``).
+        Original ids (``PGI``) knock out every split part (``PGI_for``, ``PGI_rev``);
+        a knocked-out medium inflow (``EX_glc__D_e``) also zeroes its input column.
         The fluxes are set to 0 after the prior and bounded to 0 inside the mechanistic
         layer (ANN baselines only mask). With ``project`` (default), each prediction is
         then moved to the closest flux distribution that the mutant can carry (see
@@ -483,10 +488,14 @@ class _Knockout:
             mech.n_iter = max(mech.n_iter, self.n_iter)
         if self.project:
             self.amn._knockout_solver = self.amn._feasibility_solver(self.split_ids)
+        medium = self.amn.medium_ids
+        cols = [medium.index(r) for r in self.split_ids if r in medium]
+        self.amn._knockout_inputs = np.asarray(cols, dtype=np.int64) if cols else None
         return self.amn
 
     def __exit__(self, *exc: object) -> None:
         self.amn._knockout_solver = None
+        self.amn._knockout_inputs = None
         for h in self._handles:
             h.remove()
         mech = self.amn.model_.mechanistic if self.amn.model_ is not None else None
