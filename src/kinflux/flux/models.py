@@ -19,13 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from kinflux import KinfluxError
 from kinflux.flux.network import Network
 
-__all__ = ["ARCHITECTURES", "PriorNetwork", "FluxModel", "build_flux_model"]
+__all__ = [
+    "ARCHITECTURES",
+    "PriorNetwork",
+    "FluxModel",
+    "PrunedLayer",
+    "build_flux_model",
+    "unblocked_subnetwork",
+]
 
 ARCHITECTURES = ("ANN-Dense", "ANN-SV", "AMN-QP", "AMN-LP", "AMN-UB", "AMN-W")
 
@@ -93,6 +101,100 @@ class FluxModel(nn.Module):
         return self.mechanistic(x, v0=v0)
 
 
+class PrunedLayer(nn.Module):
+    """A mechanistic layer built on the subnetwork of unblocked reactions.
+
+    Blocked reactions (no net flux in any medium over the layer's inflows, see
+    :func:`kinflux.flux.fba.find_blocked_reactions`) carry 0 in every feasible flux
+    distribution, so the layer works on the others only and returns 0 for them. On
+    iJO1366 with the iML1515 guide this drops 1657 of 3518 split reactions, so every
+    projection is about 2.5x cheaper.
+
+    Args:
+        layer: mechanistic layer on the subnetwork.
+        keep: ``(n_kept,)`` columns of the subnetwork's reactions in the full network.
+        n_reactions: number of split reactions of the full network.
+        objective_index: growth column in the full network.
+    """
+
+    keep: torch.Tensor
+    to_local: torch.Tensor
+
+    def __init__(
+        self, layer: nn.Module, keep: np.ndarray, n_reactions: int, objective_index: int
+    ) -> None:
+        super().__init__()
+        self.layer = layer
+        self.n_reactions = int(n_reactions)
+        self.objective_index = int(objective_index)
+        local = np.full(n_reactions, -1, dtype=np.int64)
+        local[keep] = np.arange(len(keep))
+        self.register_buffer("keep", torch.as_tensor(keep, dtype=torch.long), persistent=False)
+        self.register_buffer("to_local", torch.as_tensor(local), persistent=False)
+
+    @property
+    def constraints(self):  # noqa: ANN201 - the inner layer's Constraints
+        """Constraints of the subnetwork (indexed by :meth:`local_index`)."""
+        return self.layer.constraints
+
+    @property
+    def n_iter(self) -> int:
+        return self.layer.n_iter
+
+    @n_iter.setter
+    def n_iter(self, value: int) -> None:
+        self.layer.n_iter = value
+
+    def local_index(self, idx: torch.Tensor) -> torch.Tensor:
+        """Subnetwork columns of full-network columns ``idx`` (pruned ones dropped)."""
+        local = self.to_local[idx]
+        return local[local >= 0]
+
+    def forward(
+        self, x: torch.Tensor, v0: torch.Tensor | None = None, **kwargs: torch.Tensor
+    ) -> torch.Tensor:
+        """Full-network fluxes ``(batch, n_reactions)``; pruned reactions are 0."""
+        if v0 is not None:
+            v0 = v0.index_select(1, self.keep)
+        if kwargs.get("inject") is not None:
+            kwargs["inject"] = kwargs["inject"].index_select(1, self.keep)
+        V = self.layer(x, v0=v0, **kwargs)
+        return V.new_zeros(V.shape[0], self.n_reactions).index_copy(1, self.keep, V)
+
+    def growth(self, V: torch.Tensor) -> torch.Tensor:
+        """Growth rates ``(batch,)`` (h^-1)."""
+        return V[:, self.objective_index]
+
+
+_UNBLOCKED: dict[tuple, list[str]] = {}
+
+
+def unblocked_subnetwork(
+    network: Network, medium_ids: list[str], open_inflows: dict[str, float] | None = None
+) -> Network:
+    """``network`` without the reactions blocked for media over ``medium_ids``.
+
+    Medium inflows, open inflows and the objective are always kept. The blocked set is
+    computed once per (network, medium ids, open inflows) and process.
+    """
+    from kinflux.flux.fba import find_blocked_reactions
+
+    key = (
+        network.hash,
+        tuple(medium_ids),
+        None if open_inflows is None else tuple(sorted(open_inflows.items())),
+    )
+    if key not in _UNBLOCKED:
+        blocked = set(find_blocked_reactions(network, medium_ids, open_inflows))
+        blocked -= set(medium_ids) | set(open_inflows or {})
+        blocked.discard(network.reaction_ids[network.objective_index])
+        _UNBLOCKED[key] = [r for r in network.reaction_ids if r not in blocked]
+    keep = _UNBLOCKED[key]
+    if len(keep) == network.n_reactions:
+        return network
+    return network.subnetwork(keep, name=f"{network.name} (unblocked)")
+
+
 def build_flux_model(
     arch: str,
     network: Network,
@@ -102,11 +204,14 @@ def build_flux_model(
     dropout: float = 0.25,
     n_iter: int | None = None,
     open_inflows: dict[str, float] | None = None,
+    prune: bool = True,
 ) -> FluxModel:
     """Assemble a :class:`FluxModel` of architecture ``arch`` for ``network``.
 
     ``n_iter`` is the number of mechanistic iterations per forward pass (layer default
     when None); ``mode`` is ``"UB"`` (media are upper bounds) or ``"EB"`` (exact uptakes).
+    ``prune``: build the mechanistic layer on the unblocked reactions only
+    (:class:`PrunedLayer`); the prior and the output still cover every reaction.
     """
     if arch not in ARCHITECTURES:
         raise KinfluxError(
@@ -115,7 +220,11 @@ def build_flux_model(
     prior = PriorNetwork(len(medium_ids), network.n_reactions, hidden, dropout)
     mech = None
     if arch.startswith("AMN-"):
-        mech = _mechanistic_layer(arch, network, medium_ids, mode, n_iter, open_inflows)
+        sub = unblocked_subnetwork(network, medium_ids, open_inflows) if prune else network
+        mech = _mechanistic_layer(arch, sub, medium_ids, mode, n_iter, open_inflows)
+        if sub is not network:
+            keep = network.indices(sub.reaction_ids)
+            mech = PrunedLayer(mech, keep, network.n_reactions, network.objective_index)
     return FluxModel(prior, mech, arch)
 
 

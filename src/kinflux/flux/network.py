@@ -196,6 +196,43 @@ class Network:
 
     from_cobra = load
 
+    def subnetwork(self, reaction_ids: list[str], name: str | None = None) -> Network:
+        """The network restricted to some split reactions (e.g. without blocked ones).
+
+        Keeps the given columns, in this network's order, and the metabolites they
+        touch. ``model`` still refers to the full COBRApy model, so export the full
+        network, not a subnetwork. Raises :class:`NetworkError` on unknown ids or when
+        the objective reaction is dropped.
+        """
+        cols = np.sort(self.indices(list(reaction_ids)))
+        if self.objective_index not in cols:
+            raise NetworkError(
+                f"subnetwork of '{self.name}' must keep the objective "
+                f"'{self.reaction_ids[self.objective_index]}'"
+            )
+        S = self.S[:, cols]
+        rows = np.flatnonzero(np.any(S != 0, axis=1))
+        sub = object.__new__(Network)
+        sub.model = self.model
+        sub.name = name or f"{self.name}[{len(cols)} reactions]"
+        sub.metabolite_ids = [self.metabolite_ids[i] for i in rows]
+        sub.reactions = [self.reactions[j] for j in cols]
+        kept = {sr.original_id for sr in sub.reactions}
+        orig = [k for k, r in enumerate(self.original_reaction_ids) if r in kept]
+        sub.original_reaction_ids = [self.original_reaction_ids[k] for k in orig]
+        sub.exchange_ids = [r for r in self.exchange_ids if r in kept]
+        sub.S_original = self.S_original[np.ix_(rows, orig)]
+        sub.reaction_ids = [sr.id for sr in sub.reactions]
+        sub.S = S[rows]
+        sub.lower_bounds = self.lower_bounds[cols]
+        sub.upper_bounds = self.upper_bounds[cols]
+        sub._index = {rid: k for k, rid in enumerate(sub.reaction_ids)}
+        sub.objective = self.objective[cols]
+        sub.objective_index = int(np.flatnonzero(cols == self.objective_index)[0])
+        sub.inflow_ids = [sr.id for sr in sub.reactions if sr.kind == "inflow"]
+        sub.outflow_ids = [sr.id for sr in sub.reactions if sr.kind == "outflow"]
+        return sub
+
     # ------------------------------------------------------------------ lookups
     @property
     def n_reactions(self) -> int:
