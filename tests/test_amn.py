@@ -197,3 +197,30 @@ def test_train_run_folder_and_predict_cli(tmp_path, core_set):
     )
     assert res.exit_code == 0, res.output
     assert pred.exists()
+
+
+def test_pruned_layer_zeroes_blocked_reactions(core_network, core_set):
+    """AMN layers run on the unblocked subnetwork; blocked fluxes come out as 0."""
+    from kinflux.flux.fba import find_blocked_reactions
+    from kinflux.flux.models import PrunedLayer
+
+    torch.set_num_threads(1)
+    amn = AMN(
+        core_network,
+        core_set.medium_ids,
+        arch="AMN-LP",
+        epochs=3,
+        open_inflows=core_set.metadata["open_inflows"],
+    ).fit(core_set.X[:64], core_set.Y[:64])
+    mech = amn.model_.mechanistic
+    assert isinstance(mech, PrunedLayer)
+    blocked = find_blocked_reactions(
+        core_network, core_set.medium_ids, core_set.metadata["open_inflows"]
+    )
+    dropped = [r for r in blocked if r not in core_set.medium_ids]
+    assert len(mech.keep) == core_network.n_reactions - len(dropped)
+    V = amn.predict(core_set.X[:8])
+    assert np.abs(V[:, core_network.indices(dropped)]).max() == 0
+    assert np.abs(V @ core_network.S.T).max() < 1e-4  # the LP layer's exact projection
+    full = AMN(core_network, core_set.medium_ids, arch="AMN-LP", prune=False)._build()
+    assert not isinstance(full.mechanistic, PrunedLayer)

@@ -148,3 +148,28 @@ def test_nearest_feasible_projects_onto_knockout(core_network):
 def test_nearest_feasible_rejects_bad_shape(core_network):
     with pytest.raises(SolverError, match="expected"):
         FluxSolver(core_network).nearest_feasible(np.zeros(3))
+
+
+def test_find_blocked_reactions_matches_cobra(core_network, core_guide):
+    """No e_coli_core reaction is blocked as a whole (COBRApy agrees); some directions are."""
+    from cobra.flux_analysis import find_blocked_reactions as cobra_blocked
+
+    from kinflux.flux.fba import find_blocked_reactions
+
+    blocked = set(find_blocked_reactions(core_network, core_guide.inflow_ids, {}))
+    model = core_network.model.copy()
+    medium = {rid[:-2] for rid in core_guide.inflow_ids}
+    for r in model.exchanges:
+        r.lower_bound = -1000.0 if r.id in medium else 0.0
+    assert cobra_blocked(model, open_exchanges=False, processes=1) == []
+    whole = {
+        sr.original_id
+        for sr in core_network.reactions
+        if all(o.id in blocked for o in core_network.reactions if o.original_id == sr.original_id)
+    }
+    assert whole == set()
+    # formate can leave the cell but never be consumed, so its uptake is blocked
+    assert "EX_for_e_i" in blocked and "EX_for_e_o" not in blocked
+    # closing glucose and fructose blocks glucose transport
+    others = [r for r in core_guide.inflow_ids if r not in ("EX_glc__D_e_i", "EX_fru_e_i")]
+    assert "GLCpts" in set(find_blocked_reactions(core_network, others, {}))

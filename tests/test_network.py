@@ -106,3 +106,19 @@ def test_unknown_model_name():
 def test_unknown_reaction_suggests(core_network):
     with pytest.raises(NetworkError, match="EX_glc__D_e_i"):
         core_network.index("EX_glc_D_e_i")
+
+
+def test_subnetwork_keeps_columns_and_touched_metabolites(core_network):
+    net = core_network
+    drop = {"GLCpts", "EX_glc__D_e_i", "EX_glc__D_e_o"}
+    sub = net.subnetwork([r for r in net.reaction_ids if r not in drop])
+    assert sub.n_reactions == net.n_reactions - 3
+    assert "glc__D_e" not in sub.metabolite_ids  # touched only by the dropped reactions
+    j, k = sub.index("PGK_for"), net.index("PGK_for")
+    col_sub = dict(zip(sub.metabolite_ids, sub.S[:, j], strict=True))
+    col_net = dict(zip(net.metabolite_ids, net.S[:, k], strict=True))
+    assert {m: c for m, c in col_net.items() if c} == {m: c for m, c in col_sub.items() if c}
+    assert sub.reaction_ids[sub.objective_index] == net.reaction_ids[net.objective_index]
+    assert "EX_glc__D_e_i" not in sub.inflow_ids
+    with pytest.raises(NetworkError, match="objective"):
+        net.subnetwork(["PGK_for"])

@@ -107,7 +107,7 @@ class PrunedLayer(nn.Module):
     Blocked reactions (no net flux in any medium over the layer's inflows, see
     :func:`kinflux.flux.fba.find_blocked_reactions`) carry 0 in every feasible flux
     distribution, so the layer works on the others only and returns 0 for them. On
-    iJO1366 with the iML1515 guide this drops 1657 of 3518 split reactions, so every
+    iJO1366 with the iML1515 guide this drops 1653 of 3518 split reactions, so every
     projection is about 2.5x cheaper.
 
     Args:
