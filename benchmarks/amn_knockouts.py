@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--media", type=int, default=None, help="held-out media")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--plot", default=None, help="write FBA-vs-AMN parity plots: PREFIX")
     args = ap.parse_args()
     torch.set_num_threads(1)
     size = args.size or (300 if args.quick else 1000)
@@ -103,6 +104,17 @@ def main() -> None:
         with amn.knockout([ko], project=False):
             layer_only.append(amn.predict(X_te)[:, g])
     fba_a = np.asarray(fba)
+    if args.plot:
+        from kinflux.plots import parity_plot
+
+        for tag, pred in (("projected", projected), ("layer_only", layer_only)):
+            parity_plot(
+                fba_a,
+                np.nan_to_num(np.concatenate(pred)),
+                f"{args.plot}_{tag}.png",
+                title=f"{args.arch} knockouts, {tag.replace('_', ' ')}",
+                label="mutant growth (h^-1)",
+            )
     out = {
         "arch": args.arch,
         "training_samples": size,

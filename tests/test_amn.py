@@ -222,5 +222,14 @@ def test_pruned_layer_zeroes_blocked_reactions(core_network, core_set):
     V = amn.predict(core_set.X[:8])
     assert np.abs(V[:, core_network.indices(dropped)]).max() == 0
     assert np.abs(V @ core_network.S.T).max() < 1e-4  # the LP layer's exact projection
+    # knockouts address full-network columns even though the layer is smaller
+    assert mech.local_index(torch.as_tensor(core_network.indices(["PGK_for"])))[0] != int(
+        core_network.index("PGK_for")
+    )
+    with amn.knockout(["PGK"], project=False):
+        mutant = amn.predict(core_set.X[:8])
+    pgk = core_network.indices(["PGK_for", "PGK_rev"])
+    assert np.abs(mutant[:, pgk]).max() == 0
+    assert np.abs(mutant - V).max() > 0
     full = AMN(core_network, core_set.medium_ids, arch="AMN-LP", prune=False)._build()
     assert not isinstance(full.mechanistic, PrunedLayer)

@@ -490,10 +490,11 @@ class _Knockout:
         cons = getattr(mech, "constraints", None)
         if cons is not None:
             self._saved = (cons.upper.clone(), cons.other_mask.clone(), mech.n_iter)
+            local = idx
             if hasattr(mech, "local_index"):  # layer on the unblocked subnetwork
-                idx = mech.local_index(idx)
-            cons.upper[idx] = 0.0
-            cons.other_mask[idx] = True
+                local = mech.local_index(idx)
+            cons.upper[local] = 0.0
+            cons.other_mask[local] = True
             mech.n_iter = max(mech.n_iter, self.n_iter)
         if self.project:
             self.amn._knockout_solver = self.amn._feasibility_solver(self.split_ids)
