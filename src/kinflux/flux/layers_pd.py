@@ -29,6 +29,8 @@ Two updates are available (``update=``):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -61,14 +63,14 @@ class _PrimalDualLayer(IterativeLayer):
         self,
         network: Network,
         medium_ids: list[str],
-        mode: str,
-        n_iter: int,
-        update: str,
-        dt: float | None,
-        objective_weight: float | None,
-        parsimony: float,
-        open_inflows: dict[str, float] | None,
-        patience: int | None,
+        mode: str = "EB",
+        n_iter: int = 2000,
+        update: str = "pdhg",
+        dt: float | None = None,
+        objective_weight: float | None = None,
+        parsimony: float = 0.0,
+        open_inflows: dict[str, float] | None = None,
+        patience: int | None = None,
         final_projection: bool = False,
     ) -> None:
         if update not in ("pdhg", "published"):
@@ -222,34 +224,6 @@ class LPLayer(_PrimalDualLayer):
     returns ``(batch, n_reactions)`` fluxes in mmol/gDW/h.
     """
 
-    def __init__(
-        self,
-        network: Network,
-        medium_ids: list[str],
-        mode: str = "EB",
-        n_iter: int = 2000,
-        update: str = "pdhg",
-        dt: float | None = None,
-        objective_weight: float | None = None,
-        parsimony: float = 0.0,
-        open_inflows: dict[str, float] | None = None,
-        patience: int | None = None,
-        final_projection: bool = False,
-    ) -> None:
-        super().__init__(
-            network,
-            medium_ids,
-            mode,
-            n_iter,
-            update,
-            dt,
-            objective_weight,
-            parsimony,
-            open_inflows,
-            patience,
-            final_projection,
-        )
-
     def _system(self, network: Network):
         c = self.constraints
         n, nm = network.n_reactions, c.n_medium
@@ -283,39 +257,18 @@ class UBLayer(_PrimalDualLayer):
     - ``S_ext V <= b`` stacks ``S_e' V <= 0`` and ``-S_e' V <= a x``;
     - after the solve ``V_j = -S_e' V / a`` (mmol/gDW/h).
 
-    Arguments as :class:`LPLayer` (mode is always UB; published dt 5e-2).
+    Arguments (keywords after ``n_iter``) as :class:`LPLayer`; mode is always UB
+    (published dt 5e-2).
     """
 
     def __init__(
-        self,
-        network: Network,
-        medium_ids: list[str],
-        n_iter: int = 2000,
-        update: str = "pdhg",
-        dt: float | None = None,
-        objective_weight: float | None = None,
-        parsimony: float = 0.0,
-        open_inflows: dict[str, float] | None = None,
-        patience: int | None = None,
-        final_projection: bool = False,
+        self, network: Network, medium_ids: list[str], n_iter: int = 2000, **options: Any
     ) -> None:
-        super().__init__(
-            network,
-            medium_ids,
-            "UB",
-            n_iter,
-            update,
-            dt,
-            objective_weight,
-            parsimony,
-            open_inflows,
-            patience,
-            final_projection,
-        )
+        super().__init__(network, medium_ids, "UB", n_iter, **options)
         S_ext, coef = self._ext
         dt_ = torch.get_default_dtype()
-        self.register_buffer("S_ext", torch.as_tensor(S_ext, dtype=dt_))
-        self.register_buffer("ext_coef", torch.as_tensor(coef, dtype=dt_))
+        self.register_buffer("S_ext", torch.as_tensor(S_ext, dtype=dt_), persistent=False)
+        self.register_buffer("ext_coef", torch.as_tensor(coef, dtype=dt_), persistent=False)
 
     def _system(self, network: Network):
         c = self.constraints
