@@ -129,7 +129,7 @@ def test_guide_draw_levels(core_guide):
 
 
 def test_nearest_feasible_projects_onto_knockout(core_network):
-    """The QP projection keeps a feasible point and gives 0 growth for a lethal knockout."""
+    """The projection keeps a feasible point and gives 0 growth for a lethal knockout."""
     solver = FluxSolver(core_network)
     v = solver.pfba().fluxes
     same = solver.nearest_feasible(v)

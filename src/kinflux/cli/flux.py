@@ -144,7 +144,7 @@ def predict(
         None,
         "--project/--no-project",
         help="Move each prediction to the closest exactly feasible flux distribution "
-        "(HiGHS QP); default: on with --knockout, off otherwise.",
+        "(weighted L1, HiGHS LP); default: on with --knockout, off otherwise.",
     ),
     force: bool = typer.Option(False, "--force"),
 ) -> None:

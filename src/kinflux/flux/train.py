@@ -338,8 +338,8 @@ class AMN:
 
         With ``project=True`` each prediction is replaced by the closest flux
         distribution that satisfies every constraint exactly (mass balance, medium
-        upper bounds, reaction bounds and knockouts), a QP solved by HiGHS with
-        distances in units of each flux's training spread; a medium with no feasible
+        upper bounds, reaction bounds and knockouts): an LP solved by HiGHS minimizing
+        the L1 distance in units of each flux's training spread; a medium with no feasible
         flux distribution gives a row of NaN. The default (None)
         projects inside a :meth:`knockout` context opened with ``project=True`` only.
         """
@@ -360,7 +360,7 @@ class AMN:
             solver = self._feasibility_solver()
         if solver is not None:
             scale = self.model_.prior.v_scale.detach().cpu().numpy().astype(np.float64)
-            V = _project_rows(solver, V, X, 1.0 / scale**2)
+            V = _project_rows(solver, V, X, 1.0 / scale)
         return V
 
     def _feasibility_solver(self, knocked_out: list[str] | None = None):
@@ -519,8 +519,8 @@ class _Knockout:
 def _project_rows(solver: Any, V: np.ndarray, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Closest feasible flux distribution to each row of ``V`` for medium ``X[i]``.
 
-    Distances are weighted by ``weights`` ``(n_reactions,)``: ``1 / sd^2`` of the
-    training fluxes, the metric of the reference loss, so that a small-valued flux such
+    Distances are weighted by ``weights`` ``(n_reactions,)``: ``1 / sd`` of the
+    training fluxes (the scale of the reference loss), so that a small-valued flux such
     as growth is not moved more than its spread allows.
     """
     from kinflux.flux.fba import SolverError
