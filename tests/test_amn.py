@@ -115,6 +115,7 @@ def test_knockouts_lethal_and_neutral(fitted_qp, core_network, core_set):
     assert (lethal[:, core_network.indices(pgk)] == 0).all()
     assert abs(lethal[0, g]) < 1e-6  # projected onto the mutant's feasible set
     assert abs(neutral[0, g] - wild) < 0.1 * wild
+    assert neutral[0, g] <= fba_wild + 1e-6  # feasible: never above FBA's optimum
     for V in (lethal, neutral):  # exactly feasible
         assert np.abs(core_network.S @ V[0]).max() < 1e-5
         assert V.min() >= 0

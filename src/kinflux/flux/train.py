@@ -178,7 +178,8 @@ class AMN:
             random_state=random_state,
             prune=prune,
         )
-        self.open_inflows = dict(open_inflows or {})
+        # None: the network's own bounds for inflows outside the medium; {}: all closed
+        self.open_inflows = None if open_inflows is None else dict(open_inflows)
         self.device = torch.device(device)
         self.model_: FluxModel | None = None
         self.model_scale_: torch.Tensor | None = None
@@ -214,7 +215,7 @@ class AMN:
 
     def _constraints(self) -> Constraints:
         return Constraints(
-            self.network, self.medium_ids, open_inflows=self.open_inflows or None
+            self.network, self.medium_ids, open_inflows=self.open_inflows
         ).to(self.device, torch.float32)
 
     def _loss(
@@ -332,7 +333,11 @@ class AMN:
         return self
 
     def predict(
-        self, X: np.ndarray, batch_size: int = 1024, project: bool | None = None
+        self,
+        X: np.ndarray,
+        batch_size: int = 1024,
+        project: bool | None = None,
+        growth_weight: float = 1000.0,
     ) -> np.ndarray:
         """Fluxes ``(n, n_reactions)`` (mmol/gDW/h) for media ``X`` ``(n, n_medium)``.
 
@@ -342,6 +347,11 @@ class AMN:
         the L1 distance in units of each flux's training spread; a medium with no feasible
         flux distribution gives a row of NaN. The default (None)
         projects inside a :meth:`knockout` context opened with ``project=True`` only.
+        ``growth_weight`` multiplies the weight of growth in that distance: the default
+        1000 keeps the AMN's growth whenever the constraints allow it (and caps it at
+        the largest feasible growth otherwise); 1 treats growth like any other flux, a
+        linear MOMA around the AMN's prediction, which on iJO1366 called viable
+        knockouts lethal.
         """
         if self.model_ is None:
             raise KinfluxError("this AMN is not fitted yet; call fit(X, Y) or AMN.load(path)")
@@ -360,13 +370,15 @@ class AMN:
             solver = self._feasibility_solver()
         if solver is not None:
             scale = self.model_.prior.v_scale.detach().cpu().numpy().astype(np.float64)
-            V = _project_rows(solver, V, X, 1.0 / scale)
+            weights = 1.0 / scale
+            weights[self.network.objective_index] *= growth_weight
+            V = _project_rows(solver, V, X, weights)
         return V
 
     def _feasibility_solver(self, knocked_out: list[str] | None = None):
         from kinflux.flux.fba import FluxSolver
 
-        solver = FluxSolver(self.network, self.medium_ids, open_inflows=self.open_inflows or None)
+        solver = FluxSolver(self.network, self.medium_ids, open_inflows=self.open_inflows)
         if knocked_out:
             solver.set_bounds(knocked_out, np.zeros(len(knocked_out)))
         return solver
