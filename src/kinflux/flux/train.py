@@ -214,9 +214,9 @@ class AMN:
         ).to(self.device, torch.float32)
 
     def _constraints(self) -> Constraints:
-        return Constraints(
-            self.network, self.medium_ids, open_inflows=self.open_inflows
-        ).to(self.device, torch.float32)
+        return Constraints(self.network, self.medium_ids, open_inflows=self.open_inflows).to(
+            self.device, torch.float32
+        )
 
     def _loss(
         self, V: torch.Tensor, x: torch.Tensor, y: torch.Tensor, cons: Constraints, ref
