@@ -58,6 +58,38 @@ class PFBAResult:
         return float(self.fluxes.sum()) if self.fluxes is not None else float("nan")
 
 
+def _sparse_lp(
+    A,
+    cost: np.ndarray,
+    col_bounds: tuple[np.ndarray, np.ndarray],
+    row_bounds: tuple[np.ndarray, np.ndarray],
+    maximize: bool = False,
+    tolerance: float | None = None,
+):
+    """A quiet HiGHS instance holding the LP with scipy-sparse matrix ``A`` (rows x cols)."""
+    import highspy
+
+    A = A.tocsc()
+    tol = (
+        {}
+        if tolerance is None
+        else {"primal_feasibility_tolerance": tolerance, "dual_feasibility_tolerance": tolerance}
+    )
+    h = quiet_highs(**tol)
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = A.shape
+    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
+    lp.col_lower_, lp.col_upper_ = (np.asarray(b, dtype=np.float64) for b in col_bounds)
+    lp.row_lower_, lp.row_upper_ = (np.asarray(b, dtype=np.float64) for b in row_bounds)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(np.float64)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    h.passModel(lp)
+    return h
+
+
 def _new_highs(
     network: Network, cost: np.ndarray, maximize: bool, extra_row: bool, tolerance: float = 1e-9
 ):
@@ -254,24 +286,19 @@ class FluxSolver:
                 sp.hstack([sp.csr_matrix(net.S), sp.csr_matrix((m, 2 * n))]),
                 sp.hstack([eye, -eye, eye]),
             ]
-        ).tocsc()
-        h = quiet_highs(primal_feasibility_tolerance=1e-9, dual_feasibility_tolerance=1e-9)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = 3 * n, m + n
-        lp.col_cost_ = np.concatenate([np.zeros(n), np.ones(2 * n)])
+        )
         lower = net.lower_bounds.astype(np.float64)
-        lp.col_lower_ = np.concatenate([lower, np.zeros(2 * n)])
         inf = highspy.kHighsInf
-        lp.col_upper_ = np.concatenate([np.maximum(self._upper, lower), np.full(2 * n, inf)])
-        lp.row_lower_ = np.zeros(m + n)
-        lp.row_upper_ = np.zeros(m + n)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = A.data.astype(np.float64)
-        lp.sense_ = highspy.ObjSense.kMinimize
-        h.passModel(lp)
-        return h
+        return _sparse_lp(
+            A,
+            np.concatenate([np.zeros(n), np.ones(2 * n)]),
+            (
+                np.concatenate([lower, np.zeros(2 * n)]),
+                np.concatenate([np.maximum(self._upper, lower), np.full(2 * n, inf)]),
+            ),
+            (np.zeros(m + n), np.zeros(m + n)),
+            tolerance=1e-9,
+        )
 
 
 def find_essential_inflows(
@@ -370,21 +397,17 @@ def find_blocked_reactions(
     eye = sp.identity(n, format="csr")  # rows t_j - V_j <= 0
     A = sp.vstack(
         [sp.hstack([sp.csr_matrix(network.S), sp.csr_matrix((m, n))]), sp.hstack([-eye, eye])]
-    ).tocsc()
-    h = quiet_highs()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = 2 * n, m + n
-    lp.col_cost_ = np.concatenate([np.zeros(n), np.ones(n)])
-    lp.col_lower_ = np.concatenate([lower, np.zeros(n)])
-    lp.col_upper_ = np.concatenate([np.maximum(upper, lower), np.ones(n)])
-    lp.row_lower_ = np.concatenate([np.zeros(m), np.full(n, -highspy.kHighsInf)])
-    lp.row_upper_ = np.zeros(m + n)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(np.float64)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    h.passModel(lp)
+    )
+    h = _sparse_lp(
+        A,
+        np.concatenate([np.zeros(n), np.ones(n)]),
+        (
+            np.concatenate([lower, np.zeros(n)]),
+            np.concatenate([np.maximum(upper, lower), np.ones(n)]),
+        ),
+        (np.concatenate([np.zeros(m), np.full(n, -highspy.kHighsInf)]), np.zeros(m + n)),
+        maximize=True,
+    )
     t_idx = np.arange(n, 2 * n, dtype=np.int32)
 
     def solve() -> np.ndarray:
