@@ -122,3 +122,14 @@ def test_subnetwork_keeps_columns_and_touched_metabolites(core_network):
     assert "EX_glc__D_e_i" not in sub.inflow_ids
     with pytest.raises(NetworkError, match="objective"):
         net.subnetwork(["PGK_for"])
+
+
+def test_inflow_upper_bounds_convention(core_network):
+    net = core_network
+    same = net.inflow_upper_bounds(None)
+    np.testing.assert_array_equal(same, net.upper_bounds)
+    closed = net.inflow_upper_bounds({"EX_o2_e_i": 5.0})
+    assert closed[net.index("EX_o2_e_i")] == 5.0
+    assert closed[net.index("EX_glc__D_e_i")] == 0.0
+    internal = [j for j, sr in enumerate(net.reactions) if sr.kind != "inflow"]
+    np.testing.assert_array_equal(closed[internal], net.upper_bounds[internal])

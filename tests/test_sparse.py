@@ -38,3 +38,18 @@ def test_low_rank_projection_and_dtype():
     np.testing.assert_allclose(W.numpy() @ A.T, b.double().numpy(), atol=1e-6)
     P = A.T @ C @ A
     np.testing.assert_allclose(m(V).numpy(), V.double().numpy() @ P, atol=1e-10)
+
+
+def test_equality_projection_drops_dependent_rows():
+    """A repeated row is dropped; the projection lands on E V = b and is idempotent."""
+    from kinflux.flux.sparse import EqualityProjection
+
+    A = _matrix(2)
+    E = np.vstack([A, A[:1]])  # rank 4, five rows
+    p = EqualityProjection(E)
+    assert list(p.kept_rows) == [0, 1, 2, 3]
+    V = torch.randn(3, 9, dtype=torch.float64)
+    b = torch.randn(3, 4, dtype=torch.float64)
+    W = p.project(V, b)
+    np.testing.assert_allclose(W.numpy() @ A.T, b.numpy(), atol=1e-10)
+    np.testing.assert_allclose(p.project(W, b).numpy(), W.numpy(), atol=1e-10)

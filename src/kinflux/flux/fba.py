@@ -159,18 +159,12 @@ class FluxSolver:
         self.network = network
         self.medium_ids = list(medium_ids or [])
         self._medium_idx = network.indices(self.medium_ids).astype(np.int32)
-        self._inflow_idx = network.indices(network.inflow_ids).astype(np.int32)
         self._growth = _new_highs(network, network.objective, maximize=True, extra_row=False)
         ones = np.ones(network.n_reactions)
         self._pfba = _new_highs(network, ones, maximize=False, extra_row=True)
         self._growth_row = network.n_metabolites
-        base_ub = network.upper_bounds.copy()
-        if open_inflows is not None:
-            base_ub[self._inflow_idx] = 0.0
-            for rid, val in open_inflows.items():
-                base_ub[network.index(rid)] = val
-        self._base_ub = base_ub
-        self._upper = base_ub.astype(np.float64)  # current upper bounds of every solver
+        base_ub = network.inflow_upper_bounds(open_inflows)
+        self._upper = base_ub.copy()  # current upper bounds of every solver
         self._nearest: Any = None
         self._set_upper(np.arange(network.n_reactions, dtype=np.int32), base_ub)
 
@@ -379,11 +373,7 @@ def find_blocked_reactions(
     import scipy.sparse as sp
 
     n, m = network.n_reactions, network.n_metabolites
-    upper = network.upper_bounds.astype(np.float64).copy()
-    if open_inflows is not None:
-        upper[network.indices(network.inflow_ids)] = 0.0
-        for rid, val in open_inflows.items():
-            upper[network.index(rid)] = float(val)
+    upper = network.inflow_upper_bounds(open_inflows)
     upper[network.indices(list(medium_ids))] = bound
     lower = network.lower_bounds.astype(np.float64)
     partner = np.arange(n)

@@ -32,7 +32,7 @@ from kinflux.flux.losses import (
     residuals,
 )
 from kinflux.flux.network import Network
-from kinflux.flux.sparse import LowRankMap, SparseMap
+from kinflux.flux.sparse import EqualityProjection, LowRankMap, SparseMap
 
 __all__ = [
     "QPLayer",
@@ -126,17 +126,17 @@ class QPLayer(IterativeLayer):
         self.final_projection = bool(final_projection)
         if self.final_projection:
             E = S if self.mode == "UB" else A
-            rows = independent_rows(E)
-            Bx = np.zeros((len(E), len(medium_ids)))
+            self.equalities = EqualityProjection(E)
+            Bx = np.zeros((len(E), len(medium_ids)))  # b(x) = Bx x
             if self.mode == "EB":
                 Bx[len(S) + np.arange(len(medium_ids)), np.arange(len(medium_ids))] = 1.0
-            self.equalities = LowRankMap(E[rows], np.linalg.inv(E[rows] @ E[rows].T))
-            self.register_buffer("eq_Bx", torch.as_tensor(Bx[rows], dtype=dt_), persistent=False)
+            Bx = torch.as_tensor(Bx[self.equalities.kept_rows], dtype=dt_)
+            self.register_buffer("eq_Bx", Bx, persistent=False)
 
     def output(self, state: tuple, x: torch.Tensor) -> torch.Tensor:
         V = state[0]
-        if self.final_projection:  # V - Q (E V - b(x))
-            V = (V.double() - self.equalities(V, -(x @ self.eq_Bx.T))).to(V.dtype)
+        if self.final_projection:
+            V = self.equalities.project(V, x @ self.eq_Bx.T)
         return V
 
     def precondition(self, g: torch.Tensor) -> torch.Tensor:
@@ -259,8 +259,7 @@ class WLayer(nn.Module):
         self.gain = nn.Parameter(torch.zeros(network.n_reactions))
         self.project = bool(project)
         if self.project:
-            A = network.S[independent_rows(network.S)]
-            self.projection = LowRankMap(A, np.linalg.inv(A @ A.T))
+            self.projection = EqualityProjection(network.S)
 
     def edge_weights(self) -> torch.Tensor:
         """Branching fraction of each edge ``(n_edges,)``: a softmax over each metabolite's
@@ -320,7 +319,7 @@ class WLayer(nn.Module):
             flow = torch.zeros_like(V).index_add(1, self.edge_rxn, sent)
             V = base + (flow if gain is None else gain * flow)
         if self.project:
-            V = (V.double() - self.projection(V)).to(V.dtype)
+            V = self.projection.project(V)
         return V
 
     def growth(self, V: torch.Tensor) -> torch.Tensor:

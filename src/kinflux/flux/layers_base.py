@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from kinflux.flux.losses import Constraints, LayerError, check_mode, mechanistic_loss
 from kinflux.flux.network import Network
+from kinflux.flux.sparse import independent_rows
 
 __all__ = ["IterativeLayer", "StepRule", "independent_rows"]
 
@@ -34,22 +34,6 @@ class StepRule:
     patience: int | None = None
     factor: float = 0.7
     check_every: int = 100
-
-
-def independent_rows(A: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
-    """Indices of a maximal set of linearly independent rows of ``A`` (sorted).
-
-    Rank-revealing QR with column pivoting on ``A^T``: the pivots whose ``|R_kk|`` exceed
-    ``rtol * |R_00|`` span the row space, so ``A[rows] A[rows]^T`` is invertible.
-    """
-    import scipy.linalg
-
-    if A.shape[0] == 0 or not np.any(A):
-        return np.zeros(0, dtype=np.int64)
-    _, R, piv = scipy.linalg.qr(A.T, mode="economic", pivoting=True)
-    d = np.abs(np.diag(R))
-    rank = int(np.sum(d > rtol * d[0]))
-    return np.sort(piv[:rank]).astype(np.int64)
 
 
 class IterativeLayer(nn.Module):
@@ -86,8 +70,8 @@ class IterativeLayer(nn.Module):
         return self.constraints.medium_ids
 
     def _dtype_device(self) -> tuple[torch.dtype, torch.device]:
-        S = self.constraints.S
-        return S.dtype, S.device
+        lower = self.constraints.lower
+        return lower.dtype, lower.device
 
     # -- to implement -------------------------------------------------------------
     def init_state(self, x: torch.Tensor, v0: torch.Tensor | None) -> tuple[torch.Tensor, ...]:

@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from kinflux.flux.layers_base import IterativeLayer, StepRule, independent_rows
+from kinflux.flux.layers_base import IterativeLayer, StepRule
 from kinflux.flux.losses import LayerError
 from kinflux.flux.network import Network
-from kinflux.flux.sparse import LowRankMap, SparseMap
+from kinflux.flux.sparse import EqualityProjection, SparseMap
 
 __all__ = ["LPLayer", "UBLayer", "PUBLISHED_DT"]
 
@@ -87,14 +87,15 @@ class _PrimalDualLayer(IterativeLayer):
         self.update = update
         self.final_projection = bool(final_projection)
         A, Bx, G, Hx, free = self._system(network)
-        rows = independent_rows(A)
+        #: ``V - Q (A V - b)`` and the correction ``((V A^T + offset) C) A`` (float64)
+        self.projection = EqualityProjection(A)
+        rows = self.projection.kept_rows
         A, Bx = A[rows], Bx[rows]
         self.rank = len(rows)
         f = -objective_weight * network.objective + parsimony * free.astype(float)
         dt_ = torch.get_default_dtype()
         if np.any(A[:, ~free]):
             raise LayerError("equality rows must not involve fixed (non-free) variables")
-        C = np.linalg.inv(A @ A.T) if self.rank else np.zeros((0, 0))
         K = np.vstack([A, G])
         col = np.abs(K).sum(0)
         row = np.abs(K).sum(1)
@@ -102,8 +103,6 @@ class _PrimalDualLayer(IterativeLayer):
         sig = 1.0 / np.maximum(row, 1e-12)
         #: sparse equality rows: ``A_map.rows(V) = V @ A.T``, ``A_map.cols(h) = h @ A``
         self.A_map = SparseMap(A)
-        #: ``V -> ((V A^T + offset) C) A`` (float64): the projection's correction
-        self.projection = LowRankMap(A, C)
         for name, arr in {
             "Bx": Bx,
             "G": G,
@@ -190,9 +189,8 @@ class _PrimalDualLayer(IterativeLayer):
 
     def output(self, state: tuple, x: torch.Tensor) -> torch.Tensor:
         V = state[0]
-        if self.final_projection:  # enforce A V = b exactly: V - Q (A V - b)
-            rhs_A = state[-1][0]
-            V = (V.double() - self.projection(V, -rhs_A)).to(V.dtype)
+        if self.final_projection:  # enforce A V = b exactly
+            V = self.projection.project(V, state[-1][0])
         return self.complete(V, x)
 
 

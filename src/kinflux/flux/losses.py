@@ -52,7 +52,8 @@ class Constraints(nn.Module):
     """Constraint data of a split network for media over ``medium_ids``.
 
     Buffers (move with ``.to(device, dtype)``):
-        S: ``(n_metabolites, n_reactions)`` stoichiometry.
+        S_map: sparse ``(n_metabolites, n_reactions)`` stoichiometry (:class:`SparseMap`;
+            the dense array stays on the network, ``np_S``).
         medium_index: ``(n_medium,)`` columns of the medium inflows (long).
         lower: ``(n_reactions,)`` lower bounds (mmol/gDW/h), >= 0.
         upper: ``(n_reactions,)`` upper bounds (mmol/gDW/h); medium entries are
@@ -67,7 +68,6 @@ class Constraints(nn.Module):
             convention of :class:`kinflux.flux.fba.FluxSolver`).
     """
 
-    S: torch.Tensor
     medium_index: torch.Tensor
     lower: torch.Tensor
     upper: torch.Tensor
@@ -90,12 +90,7 @@ class Constraints(nn.Module):
             raise LayerError(f"medium ids {bad[:3]} are not inflows of model '{network.name}'")
         med = network.indices(self.medium_ids)
         lower = network.lower_bounds.astype(np.float64).copy()
-        upper = network.upper_bounds.astype(np.float64).copy()
-        if open_inflows is not None:
-            idx = network.indices(network.inflow_ids)
-            upper[idx] = 0.0
-            for rid, val in open_inflows.items():
-                upper[network.index(rid)] = float(val)
+        upper = network.inflow_upper_bounds(open_inflows)
         lower[med] = 0.0
         upper[med] = 0.0  # replaced by x
         self.n_metabolites, self.n_reactions = network.S.shape
@@ -105,7 +100,6 @@ class Constraints(nn.Module):
         # Derived from the network, so not saved in state dicts (a model is reloaded onto
         # its network, whose hash is checked).
         keep = {"persistent": False}
-        self.register_buffer("S", torch.as_tensor(network.S, dtype=dt), **keep)
         #: sparse S: ``S_map.rows(V) = V @ S.T``, ``S_map.cols(h) = h @ S``
         self.S_map = SparseMap(network.S)
         self.register_buffer("medium_index", torch.as_tensor(med, dtype=torch.long), **keep)

@@ -196,6 +196,20 @@ class Network:
 
     from_cobra = load
 
+    def inflow_upper_bounds(self, open_inflows: dict[str, float] | None = None) -> np.ndarray:
+        """Upper bounds ``(n_reactions,)`` (mmol/gDW/h) with only ``open_inflows`` open.
+
+        ``None`` keeps the model's own bounds; a dict (possibly empty) closes every inflow
+        and opens those listed, ``{id: bound}``. The convention of the FBA solver, the
+        layers' constraints and the blocked-reaction search.
+        """
+        upper = self.upper_bounds.astype(np.float64).copy()
+        if open_inflows is not None:
+            upper[self.indices(self.inflow_ids)] = 0.0
+            for rid, val in open_inflows.items():
+                upper[self.index(rid)] = float(val)
+        return upper
+
     def subnetwork(self, reaction_ids: list[str], name: str | None = None) -> Network:
         """The network restricted to some split reactions (e.g. without blocked ones).
 

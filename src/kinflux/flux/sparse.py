@@ -15,7 +15,23 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["SparseMap", "sparse_tensor"]
+__all__ = ["EqualityProjection", "LowRankMap", "SparseMap", "independent_rows", "sparse_tensor"]
+
+
+def independent_rows(A: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+    """Indices of a maximal set of linearly independent rows of ``A`` (sorted).
+
+    Rank-revealing QR with column pivoting on ``A^T``: the pivots whose ``|R_kk|`` exceed
+    ``rtol * |R_00|`` span the row space, so ``A[rows] A[rows]^T`` is invertible.
+    """
+    import scipy.linalg
+
+    if A.shape[0] == 0 or not np.any(A):
+        return np.zeros(0, dtype=np.int64)
+    _, R, piv = scipy.linalg.qr(A.T, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > rtol * d[0]))
+    return np.sort(piv[:rank]).astype(np.int64)
 
 
 def sparse_tensor(M: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -107,3 +123,25 @@ class LowRankMap(nn.Module):
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}, nnz={self._A._nnz()}"
+
+
+class EqualityProjection(LowRankMap):
+    """Orthogonal projection onto ``{V : A V = b}``, ``A`` the independent rows of ``E``.
+
+    ``E`` ``(k, n)`` is cut to a maximal set of independent rows (:func:`independent_rows`,
+    kept in ``kept_rows``), so that ``C = (A A^T)^-1`` exists; then, with ``Q = A^T C``,
+    :meth:`project` returns ``V - Q (A V - b)`` and the call ``self(V, offset)`` the
+    correction ``((V A^T + offset) C) A`` (float64), as :class:`LowRankMap`.
+    """
+
+    def __init__(self, E: np.ndarray) -> None:
+        E = np.asarray(E, dtype=np.float64)
+        rows = independent_rows(E)
+        A = E[rows]
+        super().__init__(A, np.linalg.inv(A @ A.T) if len(rows) else np.zeros((0, 0)))
+        #: rows of ``E`` kept in ``A`` (right-hand sides ``b`` follow them)
+        self.kept_rows = rows
+
+    def project(self, V: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        """``V - Q (A V - b)`` in ``V``'s dtype; ``V`` ``(batch, n)``, ``b`` ``(batch, r)``."""
+        return (V.double() - self(V, None if b is None else -b)).to(V.dtype)
