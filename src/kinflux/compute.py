@@ -24,6 +24,7 @@ import builtins
 import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -56,13 +57,16 @@ def worker_state() -> dict[str, Any]:
 
 
 def set_threads(n: int) -> None:
-    """Set torch's intra-op threads (and OpenMP's for child processes) to ``n >= 1``."""
+    """Set torch's intra-op threads (and OpenMP's for child processes) to ``n >= 1``.
+
+    Does not import torch: before its first import the setting goes through
+    ``OMP_NUM_THREADS``, which torch reads when it starts.
+    """
     if int(n) < 1:
         raise ComputeError(f"threads must be >= 1, got {n}")
-    import torch
-
-    torch.set_num_threads(int(n))
-    os.environ["OMP_NUM_THREADS"] = str(int(n))
+    os.environ["OMP_NUM_THREADS"] = str(int(n))  # read by torch when first imported
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(n))
 
 
 def get_threads() -> int:

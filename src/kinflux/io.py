@@ -191,7 +191,7 @@ def load_npz(
             names = [n for n in z.files if n != "metadata.json"]
             arrays = {n: z[n] for n in names}
             metadata = json.loads(z["metadata.json"]) if "metadata.json" in z.files else {}
-    except (ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise NpzError(f"{p}: not a readable {what} ({exc})") from exc
     missing = [n for n in (required or []) if n not in arrays]
     if missing:

@@ -188,12 +188,17 @@ class RunFolder:
         return p
 
     def save_checkpoint(self, state: dict[str, Any], name: str = "checkpoint.pt") -> Path:
-        """Save a checkpoint (tensors, numbers, strings, lists, dicts) atomically."""
+        """Save a checkpoint atomically.
+
+        ``state`` may hold tensors, numbers, strings, lists, tuples and dicts; NumPy
+        arrays are stored as tensors and NumPy scalars as Python numbers (so the file
+        loads with ``torch.load(weights_only=True)``: no code runs on loading).
+        """
         import torch
 
         p = self.file(f"checkpoints/{name}")
         with atomic_write(p, "wb") as fh:
-            torch.save(state, fh)
+            torch.save(_safe(state), fh)
         self._made_checkpoint = True
         return p
 
@@ -223,6 +228,22 @@ def _load_torch(p: Path) -> dict[str, Any]:
         return torch.load(p, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
         raise RunError(f"{p}: corrupt or unreadable checkpoint ({exc}); pass --force") from exc
+
+
+def _safe(obj: Any) -> Any:
+    """NumPy values -> tensors / Python numbers, recursively."""
+    import numpy as np
+    import torch
+
+    if isinstance(obj, dict):
+        return {k: _safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_safe(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
 
 
 def _jsonable(obj: Any) -> Any:

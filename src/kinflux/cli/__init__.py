@@ -10,7 +10,7 @@ import typer
 
 from kinflux import __version__
 from kinflux.cli import kinetic_sampling  # noqa: F401  (registers sample-* commands)
-from kinflux.cli.common import run_cli_errors
+from kinflux.cli.common import main_guard, run_cli_errors, set_debug
 from kinflux.cli.flux import app as flux_app
 from kinflux.cli.kinetic import app as kinetic_app
 
@@ -36,8 +36,25 @@ def _main(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bars (results and errors are still printed)."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show full Python tracebacks instead of one-line errors."
+    ),
+    threads: int = typer.Option(
+        1, "--threads", min=1, help="torch threads in this process (1 is fastest here)."
+    ),
 ) -> None:
     """kinflux — make metabolic networks trainable."""
+    from kinflux.progress import set_quiet
+
+    set_quiet(quiet)
+    set_debug(debug)
+    if threads:
+        from kinflux.compute import set_threads
+
+        set_threads(threads)
 
 
 @app.command()
@@ -51,4 +68,9 @@ def demo(
         run_demo(out)
 
 
-__all__ = ["app"]
+def main() -> None:
+    """Entry point of the ``kinflux`` script: the app under one error policy."""
+    main_guard(app)
+
+
+__all__ = ["app", "main"]

@@ -1,4 +1,10 @@
-"""Matplotlib figures for kinflux reports (written as PNG, headless-safe)."""
+"""Matplotlib figures for kinflux reports (written as PNG, headless-safe).
+
+Shared helpers (:func:`pyplot`, :func:`save_figure`) and the generic figures live
+here; each area keeps its own figures in a submodule (``kinflux.plots.flux``,
+``kinflux.plots.kinetic``, ``kinflux.plots.renaissance``, ``kinflux.plots.generative``,
+``kinflux.plots.reservoir``), all drawn through these helpers.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["parity_plot", "learning_curve"]
+__all__ = ["parity_plot", "learning_curve", "pyplot", "save_figure"]
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the headless Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -19,13 +26,14 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` atomically (format from the suffix) and close it."""
     from kinflux.io import atomic_write
 
     p = Path(path)
     with atomic_write(p, "wb") as fh:
         fig.savefig(fh, format=p.suffix.lstrip(".") or "png", dpi=130, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return p
 
 
@@ -37,7 +45,7 @@ def parity_plot(
     label: str = "flux (mmol/gDW/h)",
 ) -> Path:
     """Predicted versus reference values with the identity line and R^2 in the title."""
-    plt = _pyplot()
+    plt = pyplot()
     y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
     sst = float(((y_true - y_true.mean()) ** 2).sum())
     r2 = 1.0 - float(((y_true - y_pred) ** 2).sum()) / sst if sst > 0 else float("nan")
@@ -49,12 +57,12 @@ def parity_plot(
     ax.set_xlabel(f"reference {label}")
     ax.set_ylabel(f"predicted {label}")
     ax.set_title(f"{title}  R² = {r2:.3f}".strip())
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def learning_curve(history: list[dict], path: str | os.PathLike, title: str = "") -> Path:
     """Training (and validation) loss per epoch, log scale."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     ep = [h["epoch"] for h in history]
     ax.semilogy(ep, [h["train_loss"] for h in history], label="train")
@@ -64,4 +72,4 @@ def learning_curve(history: list[dict], path: str | os.PathLike, title: str = ""
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
