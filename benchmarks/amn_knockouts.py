@@ -27,14 +27,13 @@ import json
 import time
 
 import numpy as np
-import torch
 
 LETHAL = 1e-6  # h^-1
 
 
 def scores(pred: np.ndarray, fba: np.ndarray) -> dict[str, float]:
     """Growth R^2 / MAE and lethal-call accuracy of ``pred`` against ``fba`` (flat)."""
-    from kinflux.flux.train import r2_score
+    from kinflux.flux.metrics import flat_r2 as r2_score
 
     pred = np.nan_to_num(pred, nan=0.0)
     true_l, pred_l = fba < LETHAL, pred < LETHAL
@@ -58,17 +57,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plot", default=None, help="write FBA-vs-AMN parity plots: PREFIX")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    from kinflux.compute import set_threads
+
+    set_threads(1)
     size = args.size or (300 if args.quick else 1000)
     epochs = args.epochs or (100 if args.quick else 200)
     n_media = args.media or (12 if args.quick else 40)
 
     from kinflux.datasets import medium_guide_path
-    from kinflux.flux.dataset import build_training_set
+    from kinflux.flux.amn import AMN
     from kinflux.flux.fba import FluxSolver
     from kinflux.flux.media import MediumGuide
     from kinflux.flux.network import Network
-    from kinflux.flux.train import AMN
+    from kinflux.flux.problem import FluxProblem
+    from kinflux.flux.training_set import build_training_set
 
     t0 = time.perf_counter()
     net = Network.load("e_coli_core")
@@ -76,15 +78,8 @@ def main() -> None:
     ts = build_training_set(net, guide, size + n_media, mode="UB", seed=args.seed)
     X_tr, Y_tr = ts.X[:size], ts.Y[:size]
     X_te = ts.X[size : size + n_media]
-    open_inflows = ts.metadata.get("open_inflows")
-    amn = AMN(
-        net,
-        ts.medium_ids,
-        arch=args.arch,
-        epochs=epochs,
-        open_inflows=open_inflows,
-        random_state=args.seed,
-    ).fit(X_tr, Y_tr)
+    problem = FluxProblem.from_training_set(ts, net)
+    amn = AMN(problem, arch=args.arch, epochs=epochs, random_state=args.seed).fit(X_tr, Y_tr)
     g = net.objective_index
     biomass = net.reactions[g].original_id
     originals = []  # internal reactions of the original model, biomass excluded
@@ -94,7 +89,7 @@ def main() -> None:
     fba, projected, layer_only = [], [], []
     for ko in originals:
         parts = [sr.id for sr in net.reactions if sr.original_id == ko]
-        solver = FluxSolver(net, ts.medium_ids, open_inflows=open_inflows)
+        solver = FluxSolver(problem)
         solver.set_bounds(parts, np.zeros(len(parts)))
         for x in X_te:
             solver.set_medium(x)

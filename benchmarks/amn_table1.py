@@ -24,16 +24,17 @@ import sys
 import time
 
 import numpy as np
-import torch
+
+from kinflux.compute import set_threads
 
 DEFAULT_ARCHS = "ANN-Dense,ANN-SV,AMN-QP,AMN-LP,AMN-UB,AMN-W"
 
 
 def dataset(model: str, size: int, seed: int):
     from kinflux.datasets import data_path, medium_guide_path
-    from kinflux.flux.dataset import build_training_set
     from kinflux.flux.media import MediumGuide
     from kinflux.flux.network import Network
+    from kinflux.flux.training_set import build_training_set
 
     net = Network.load(model)
     guide = MediumGuide.from_csv(medium_guide_path(model))
@@ -56,13 +57,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--markdown", default=None, help="also write the table as Markdown here")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)  # small dense nets: 1 thread is fastest on CPU
+    set_threads(args.threads)  # small dense nets: 1 thread is fastest on CPU
     models = (args.models or ("e_coli_core" if args.quick else "e_coli_core,iJO1366")).split(",")
     size = args.size or (300 if args.quick else 1000)
     folds = args.folds or (2 if args.quick else 5)
     epochs = args.epochs or (150 if args.quick else 200)
 
-    from kinflux.flux.train import AMN, cross_validate
+    from kinflux.flux.amn import AMN
+    from kinflux.flux.metrics import cross_validate
+    from kinflux.flux.problem import FluxProblem
 
     rows = []
     for model in models:
@@ -70,19 +73,14 @@ def main() -> None:
         for arch in args.archs.split(","):
             t0 = time.perf_counter()
 
-            def make(arch=arch, net=net, ts=ts) -> AMN:
-                return AMN(
-                    net,
-                    ts.medium_ids,
-                    arch=arch,
-                    mode="UB",
-                    epochs=epochs,
-                    n_iter=args.n_iter,
-                    open_inflows=ts.metadata.get("open_inflows"),
-                    random_state=args.seed,
-                )
-
-            cv = cross_validate(make, ts.X, ts.Y, folds=folds, random_state=args.seed)
+            amn = AMN(
+                FluxProblem.from_training_set(ts, net),
+                arch=arch,
+                epochs=epochs,
+                n_iter=args.n_iter,
+                random_state=args.seed,
+            )
+            cv = cross_validate(amn, ts.X, ts.Y, folds=folds, random_state=args.seed)
             row = {
                 "model": model,
                 "arch": arch,

@@ -9,7 +9,12 @@ Measured in one run, on this machine, float64 CPU:
   (b) loop: one model at a time, NumPy Jacobian (the same rate-law formulas evaluated
       on NumPy arrays with forward-mode duals, stoichiometry and link matrix products in
       NumPy) + scipy.linalg.eigvals;
-  (c) floor: batched torch eigvals of random matrices of the same size.
+  (c) floor: batched torch eigvals of random matrices of the same size, timed
+      interleaved with (a) (best of 5 each), so that load from other jobs on the shared
+      machine hits both alike.
+
+kin_varma_anthranilate: parameter sets from ORACLE draws (Km bounds exp(-25)..exp(3) M)
+around one sampled steady state, through :class:`~kinflux.kinetic.problem.KineticProblem`.
 
 All three run under the same ``torch.set_num_threads`` (``--threads``, default 1): with
 the 2-core machine shared with other jobs, intra-op threading made the elementwise
@@ -38,7 +43,7 @@ import torch
 from kinflux.datasets import kinetic_model_path
 from kinflux.kinetic.dynamics import lambda_max
 from kinflux.kinetic.model import KineticModel
-from kinflux.kinetic.params import backcalculate_vmax
+from kinflux.kinetic.parameterization import backcalculate_vmax
 from kinflux.kinetic.ratelaws import Dual, group_rates
 from kinflux.kinetic.steady import SteadyState
 
@@ -83,27 +88,36 @@ def numpy_jacobian(model: KineticModel, groups: list, x: np.ndarray, p: np.ndarr
 
 def make_anthranilate_batch(n: int, seed: int = 0):
     """kin_varma_anthranilate: one sampled steady state, ``n`` ORACLE parameter sets."""
-    from kinflux.kinetic.oracle import complete_parameters, sample_km
+    from kinflux.kinetic.oracle import sample_log_km
+    from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.sampling import anthranilate_constraints, sample_steady_states
 
     model = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
     samples = sample_steady_states(model, 1, anthranilate_constraints(model), seed=seed)
-    ss = samples.steady_state(0)
-    km, _sigma = sample_km(model, ss, n, seed=seed)
-    return model, ss.x, complete_parameters(model, ss, km)
+    problem = KineticProblem(model, samples.profile(0))
+    log_km, _sigma = sample_log_km(problem, n, seed=seed)
+    return model, problem.layout.x, problem.parameters(log_km)
 
 
 def measure(model: KineticModel, x: torch.Tensor, p: torch.Tensor, n_loop: int) -> dict:
     """Figures (a), (b), (c) for one model and parameter batch ``p`` ``(n, n_params)``."""
-    n, reps = len(p), 3
-    # (a) kinflux batched, warm-up then best of reps
+    n, reps = len(p), 5
+    # (a) kinflux batched and (c) the eigenvalue floor on random matrices of the same size,
+    # interleaved (best of reps each) so that load from other jobs hits both alike
+    m = model.n_independent
+    R = torch.randn(n, m, m, generator=torch.Generator().manual_seed(1))
     lambda_max(model.jacobian(x, p))
-    t_k = []
+    torch.linalg.eigvals(R)
+    t_k, t_e = [], []
     for _ in range(reps):
         t0 = time.perf_counter()
         lam_k = lambda_max(model.jacobian(x, p))
         t_k.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        torch.linalg.eigvals(R)
+        t_e.append(time.perf_counter() - t0)
     kin_rate = n / min(t_k)
+    eig_rate = n / min(t_e)
     if not torch.isfinite(lam_k).all():
         raise SystemExit("non-finite lambda_max in the kinflux batch")
 
@@ -141,17 +155,6 @@ def measure(model: KineticModel, x: torch.Tensor, p: torch.Tensor, n_loop: int) 
     )
     err_k = float(np.max(np.abs(lam_kn - lam_r)))
     err_l = float(np.max(np.abs(lam_l - lam_r)))
-
-    # (c) eigenvalue floor on random matrices of the same size
-    m = model.n_independent
-    R = torch.randn(n, m, m, generator=torch.Generator().manual_seed(1))
-    torch.linalg.eigvals(R)
-    t_e = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        torch.linalg.eigvals(R)
-        t_e.append(time.perf_counter() - t0)
-    eig_rate = n / min(t_e)
 
     stable = int((lam_k < 0).sum())
     print(f"jacobian size {m}x{m}; stable {stable}/{n}; loop timed on {n_loop} models")

@@ -24,11 +24,13 @@ import time
 import numpy as np
 import torch
 
+from kinflux.compute import set_threads
 from kinflux.datasets import medium_guide_path
-from kinflux.flux.dataset import build_training_set
 from kinflux.flux.layers import LPLayer, QPLayer, UBLayer, WLayer
 from kinflux.flux.media import MediumGuide
 from kinflux.flux.network import Network
+from kinflux.flux.problem import FluxProblem
+from kinflux.flux.training_set import build_training_set
 
 
 def r2(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -81,7 +83,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer iterations (< 1 minute)")
     ap.add_argument("--size", type=int, default=50)
     args = ap.parse_args()
-    torch.set_num_threads(1)  # small dense products: threads only add overhead
+    set_threads(1)  # small dense products: threads only add overhead
     torch.set_default_dtype(torch.float64)
     n_iter = 3000 if args.quick else 20000
     n_pub = 5000 if args.quick else 100_000
@@ -98,22 +100,24 @@ def main() -> None:
     rng = np.random.default_rng(0)
     v_warm = torch.tensor(Y * (1.0 + 0.1 * rng.standard_normal(Y.shape)))
     ids = guide.inflow_ids
+    ub = FluxProblem(net, ids, mode="UB")  # open_inflows None: the model's own bounds
+    eb = FluxProblem(net, ids, mode="EB")
 
     solvers = {
         "QP": (
-            QPLayer(net, ids, mode="UB", objective_weight=10.0),
+            QPLayer(ub, objective_weight=10.0),
             x_ub,
-            QPLayer(net, ids, mode="UB", update="published", objective_weight=10.0),
+            QPLayer(ub, update="published", objective_weight=10.0),
         ),
         "LP": (
-            LPLayer(net, ids, mode="EB", objective_weight=100.0),
+            LPLayer(eb, objective_weight=100.0),
             x_eb,
-            LPLayer(net, ids, mode="EB", update="published"),
+            LPLayer(eb, update="published"),
         ),
         "UB": (
-            UBLayer(net, ids, objective_weight=100.0),
+            UBLayer(ub, objective_weight=100.0),
             x_ub,
-            UBLayer(net, ids, update="published"),
+            UBLayer(ub, update="published"),
         ),
     }
     out: dict[str, dict] = {}
@@ -132,7 +136,7 @@ def main() -> None:
         out[name] = res
         print(f"{name}: {json.dumps(res)}", flush=True)
 
-    w = WLayer(net, ids, mode="UB", n_iter=20)
+    w = WLayer(ub, n_iter=20)
     w.init_from_fluxes(torch.tensor(train.Y))
     V, sec, hit = run_w(w, x_ub, None, 20, g_ref)
     res = metrics(net, V, Y, x_ub, sec, hit)

@@ -7,8 +7,14 @@ and changes only bounds between media.
 Usage:
     python benchmarks/pfba_throughput.py [--quick] [--media N] [--model iJO1366]
 
+Parallel generation: the same media solved as training-set tasks
+(``kinflux.compute.map`` with per-worker solvers) by 1 and by 2 local worker processes;
+"parallel_speedup" is the ratio of those wall times (worker start-up included), and
+"parallel_identical" says whether both gave bit-identical fluxes.
+
 Last line: JSON {"media", "cobra_s_per_medium", "kinflux_s_per_medium", "speedup",
-"max_growth_abs_diff", "max_total_flux_rel_diff"}.
+"max_growth_abs_diff", "max_total_flux_rel_diff", "parallel_media", "parallel_speedup",
+"parallel_identical"}.
 """
 
 from __future__ import annotations
@@ -26,16 +32,22 @@ def main() -> None:
     ap.add_argument("--media", type=int, default=None, help="number of media (default 100)")
     ap.add_argument("--model", default="iJO1366")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--parallel-media", type=int, default=None, help="media for the 1 vs 2 run")
     args = ap.parse_args()
     n = args.media or (10 if args.quick else 100)
+    n_par = args.parallel_media or (160 if args.quick else 640)
 
     from cobra.flux_analysis import pfba
 
+    from kinflux.compute import set_threads
     from kinflux.datasets import data_path, medium_guide_path
-    from kinflux.flux.dataset import essential_setup
     from kinflux.flux.fba import FluxSolver, cobra_exchange_bounds
     from kinflux.flux.media import MediumGuide
     from kinflux.flux.network import Network
+    from kinflux.flux.problem import FluxProblem
+    from kinflux.flux.training_set import essential_setup
+
+    set_threads(1)
 
     net = Network.load(args.model)
     guide = MediumGuide.from_csv(medium_guide_path(args.model))
@@ -43,11 +55,12 @@ def main() -> None:
     if guide.ratio == 0:
         base = guide.base_media_from_csv(data_path("amn/iML1515_EXP.csv"))
     _, open_inflows = essential_setup(net, guide)
+    problem = FluxProblem(net, guide.inflow_ids, open_inflows)
     media = guide.draw(n, np.random.default_rng(args.seed), base_media=base)
 
     # kinflux: one persistent solver (construction time counted).
     t0 = time.perf_counter()
-    solver = FluxSolver(net, medium_ids=guide.inflow_ids, open_inflows=open_inflows)
+    solver = FluxSolver(problem)
     k_results = [solver.pfba(x) for x in media]
     t_kinflux = time.perf_counter() - t0
 
@@ -58,7 +71,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for x in media:
         with model:
-            for rid, lb in cobra_exchange_bounds(net, guide.inflow_ids, x, open_inflows).items():
+            for rid, lb in cobra_exchange_bounds(problem, x).items():
                 model.reactions.get_by_id(rid).lower_bound = lb
             try:
                 sol = pfba(model)
@@ -85,7 +98,36 @@ def main() -> None:
             np.max(np.abs(k_total[ok] - c_total_a[ok]) / np.abs(c_total_a[ok]), initial=0)
         ),
     }
+    result.update(parallel(problem, guide, base, n_par, args.seed))
     print(json.dumps(result))
+
+
+def parallel(problem, guide, base, n: int, seed: int) -> dict:
+    """Wall time of training-set pFBA tasks with 1 and 2 local workers, same media."""
+    from kinflux import compute
+    from kinflux.flux.training_set import CHUNK, _init_solver, _solve_chunk
+
+    media = guide.draw(n, np.random.default_rng(seed + 1), base_media=base)
+    tasks = [media[a:b] for a, b in compute.chunks(n, CHUNK)]
+    times, outs = {}, {}
+    for jobs in (1, 2):
+        t0 = time.perf_counter()
+        res = compute.map(
+            _solve_chunk, tasks, n_jobs=jobs, initializer=_init_solver, initargs=(problem,)
+        )
+        times[jobs] = time.perf_counter() - t0
+        outs[jobs] = [v for chunk in res for _, v in chunk]
+    same = all(
+        (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+        for a, b in zip(outs[1], outs[2], strict=True)
+    )
+    return {
+        "parallel_media": n,
+        "parallel_s_1_worker": round(times[1], 2),
+        "parallel_s_2_workers": round(times[2], 2),
+        "parallel_speedup": round(times[1] / times[2], 2),
+        "parallel_identical": bool(same),
+    }
 
 
 if __name__ == "__main__":

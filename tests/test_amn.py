@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from kinflux.flux.dataset import build_training_set
-from kinflux.flux.train import AMN, ModelMismatchError, cross_validate, evaluate, r2_score
+from kinflux import KinfluxError
+from kinflux.flux.amn import AMN, ModelMismatchError, TrainingError
+from kinflux.flux.metrics import cross_validate, evaluate, flat_r2
+from kinflux.flux.problem import FluxProblem
+from kinflux.flux.training_set import build_training_set
 
 
 @pytest.fixture(scope="module")
@@ -16,29 +19,80 @@ def core_set(core_network, core_guide):
 
 
 @pytest.fixture(scope="module")
-def fitted_qp(core_network, core_set):
+def problem(core_network, core_set):
+    return FluxProblem.from_training_set(core_set, core_network)
+
+
+@pytest.fixture(scope="module")
+def fitted_qp(problem, core_set):
     torch.set_num_threads(1)
-    amn = AMN(
-        core_network,
-        core_set.medium_ids,
-        arch="AMN-QP",
-        epochs=150,
-        open_inflows=core_set.metadata["open_inflows"],
-        random_state=0,
-    )
+    amn = AMN(problem, arch="AMN-QP", epochs=150, random_state=0)
     return amn.fit(core_set.X, core_set.Y)
 
 
 def test_r2_score_hand_values():
-    assert r2_score([1, 2, 3], [1, 2, 3]) == 1.0
-    assert r2_score([1, 2, 3], [2, 2, 2]) == pytest.approx(0.0)
-    assert r2_score([0, 2], [1, 1]) == pytest.approx(0.0)
-    assert r2_score([1, 3], [1, 2]) == pytest.approx(1 - 1 / 2)
+    assert flat_r2([1, 2, 3], [1, 2, 3]) == 1.0
+    assert flat_r2([1, 2, 3], [2, 2, 2]) == pytest.approx(0.0)
+    assert flat_r2([0, 2], [1, 1]) == pytest.approx(0.0)
+    assert flat_r2([1, 3], [1, 2]) == pytest.approx(1 - 1 / 2)
+
+
+def test_sklearn_clone_and_params(problem):
+    from sklearn.base import clone
+
+    from kinflux.flux.hyperparameters import DEFAULTS
+
+    amn = AMN(problem, arch="AMN-QP")
+    twin = clone(amn)
+    assert twin.get_params()["arch"] == "AMN-QP" and twin.problem is problem
+    params = amn.get_params()
+    assert set(params) == {"problem", *DEFAULTS}  # one definition of the hyper-parameters
+    assert {k: params[k] for k in DEFAULTS} == DEFAULTS
+    twin.set_params(epochs=7)
+    assert twin.epochs == 7 and amn.epochs == 200
+    assert not hasattr(twin, "model_")  # __init__ stores, nothing more
+
+
+def test_fit_validates_hyperparameters_and_data(problem, core_set):
+    with pytest.raises(KinfluxError, match="dropout must be in"):
+        AMN(problem, dropout=1.5).fit(core_set.X, core_set.Y)
+    with pytest.raises(KinfluxError, match="hidden must be integers"):
+        AMN(problem, hidden="abc").fit(core_set.X, core_set.Y)
+    Y = core_set.Y.copy()
+    Y[3, 5] = np.nan
+    with pytest.raises(KinfluxError, match="non-finite.*row 3"):
+        AMN(problem, epochs=1).fit(core_set.X, Y)
+    with pytest.raises(KinfluxError, match="FluxProblem"):
+        AMN(None).fit(core_set.X, core_set.Y)
+
+
+def test_non_finite_loss_stops_training(problem, core_set):
+    with pytest.raises(TrainingError, match=r"epoch 1, batch \d+; .* lower the learning rate"):
+        AMN(problem, arch="ANN-Dense", epochs=2, hidden=(8,), lr=1e30).fit(core_set.X, core_set.Y)
+    with pytest.raises(TrainingError, match="float32"):
+        AMN(problem, epochs=1).fit(core_set.X, core_set.Y * 1e300)
+
+
+def test_predict_dataframe_by_column_id(problem, core_set):
+    import pandas as pd
+
+    amn = AMN(problem, arch="ANN-Dense", epochs=2, hidden=(8,)).fit(core_set.X, core_set.Y)
+    X = pd.DataFrame(core_set.X[:4], columns=core_set.medium_ids, index=list("abcd"))
+    shuffled = X[list(reversed(core_set.medium_ids))]
+    out = amn.predict(shuffled)
+    assert isinstance(out, pd.DataFrame) and list(out.index) == list("abcd")
+    assert list(out.columns) == problem.network.reaction_ids
+    np.testing.assert_array_equal(out.to_numpy(), amn.predict(core_set.X[:4]))
+    with pytest.raises(KinfluxError, match="missing medium column.*EX_glc__D_e_i"):
+        amn.predict(X.drop(columns=["EX_glc__D_e_i"]))
+    with pytest.raises(KinfluxError, match="unknown column.*extra"):
+        amn.predict(X.assign(extra=1.0))
+    assert isinstance(amn.predict(core_set.X[:2], as_frame=True), pd.DataFrame)
 
 
 @pytest.mark.parametrize("arch", ["ANN-Dense", "ANN-SV", "AMN-QP", "AMN-LP", "AMN-UB", "AMN-W"])
-def test_every_architecture_trains_and_predicts(arch, core_network, core_set):
-    amn = AMN(core_network, core_set.medium_ids, arch=arch, epochs=3, hidden=(32,))
+def test_every_architecture_trains_and_predicts(arch, problem, core_set, core_network):
+    amn = AMN(problem, arch=arch, epochs=3, hidden=(32,))
     amn.fit(core_set.X[:64], core_set.Y[:64])
     V = amn.predict(core_set.X[:10])
     assert V.shape == (10, core_network.n_reactions)
@@ -46,20 +100,18 @@ def test_every_architecture_trains_and_predicts(arch, core_network, core_set):
     assert amn.n_params_ > 0 and len(amn.history_) >= 1
 
 
-def test_amn_qp_learns_growth_and_mass_balance(fitted_qp, core_network, core_set):
+def test_amn_qp_learns_growth_and_mass_balance(fitted_qp, problem, core_set):
     scores = evaluate(fitted_qp, core_set.X, core_set.Y)
     assert scores["growth_r2"] > 0.8
     assert scores["all_flux_r2"] > 0.9
-    dense = AMN(core_network, core_set.medium_ids, arch="ANN-Dense", epochs=60).fit(
-        core_set.X, core_set.Y
-    )
+    dense = AMN(problem, arch="ANN-Dense", epochs=60).fit(core_set.X, core_set.Y)
     # the mechanistic layer keeps mass balance better than a plain dense network
     assert scores["SV2"] < evaluate(dense, core_set.X, core_set.Y)["SV2"]
 
 
-def test_same_seed_same_model(core_network, core_set):
+def test_same_seed_same_model(problem, core_set):
     def fit():
-        return AMN(core_network, core_set.medium_ids, arch="ANN-Dense", epochs=5, hidden=(16,))
+        return AMN(problem, arch="ANN-Dense", epochs=5, hidden=(16,))
 
     a = fit().fit(core_set.X, core_set.Y).predict(core_set.X[:5])
     b = fit().fit(core_set.X, core_set.Y).predict(core_set.X[:5])
@@ -74,7 +126,12 @@ def test_save_load_roundtrip_and_refuses_other_network(tmp_path, fitted_qp, core
     path = fitted_qp.save(tmp_path / "m.pt")
     back = AMN.load(path, fitted_qp.network)
     np.testing.assert_allclose(back.predict(core_set.X[:5]), fitted_qp.predict(core_set.X[:5]))
-    with pytest.raises(ModelMismatchError, match="trained on network"):
+    # the unblocked set travels with the model: no new search on load
+    assert back.problem._unblocked == fitted_qp.problem.unblocked_ids
+    assert back.get_params(deep=False) | {"problem": None} == fitted_qp.get_params() | {
+        "problem": None
+    }
+    with pytest.raises(ModelMismatchError, match="made for network"):
         AMN.load(path, Network(toy_model()))
 
 
@@ -99,7 +156,7 @@ def test_knockouts_lethal_and_neutral(fitted_qp, core_network, core_set):
         assert model.slim_optimize() == pytest.approx(0.8739, abs=1e-3)
     g = core_network.objective_index
     x = _glucose_medium(core_set)
-    solver = FluxSolver(core_network, core_set.medium_ids, open_inflows={})
+    solver = FluxSolver(FluxProblem(core_network, core_set.medium_ids, open_inflows={}))
     solver.set_medium(x[0])
     fba_wild = solver.optimize()
     pgk = [sr.id for sr in core_network.reactions if sr.original_id == "PGK"]
@@ -151,19 +208,24 @@ def test_predict_project_matches_fba_feasibility(fitted_qp, core_network, core_s
     assert np.isnan(empty).all()
 
 
-def test_cross_validate_reports_metrics(core_network, core_set):
+def test_cross_validate_reports_metrics(problem, core_set):
+    ticks: list[int] = []
     cv = cross_validate(
-        lambda: AMN(core_network, core_set.medium_ids, arch="ANN-Dense", epochs=5, hidden=(16,)),
+        AMN(problem, arch="ANN-Dense", epochs=5, hidden=(16,)),
         core_set.X,
         core_set.Y,
         folds=3,
+        progress=lambda d, t, i: ticks.append(d),
     )
     for key in ("growth_R2", "growth_Q2_cv", "all_flux_Q2_cv", "SV2", "s_per_epoch", "params"):
         assert key in cv
     assert cv["predictions"].shape == core_set.Y.shape
+    assert max(ticks) == 15 and len(ticks) >= 15  # one tick per epoch of every fold
 
 
 def test_train_run_folder_and_predict_cli(tmp_path, core_set):
+    import json
+
     from typer.testing import CliRunner
 
     from kinflux.cli import app
@@ -175,8 +237,11 @@ def test_train_run_folder_and_predict_cli(tmp_path, core_set):
     args = ["flux", "train", "--data", str(data), "--arch", "AMN-QP", "--folds", "2"]
     res = runner.invoke(app, [*args, "--epochs", "3", "--hidden", "16", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    for name in ("metrics.csv", "model.pt", "config.json", "parity_growth_cv.png"):
+    for name in ("metrics.csv", "model.pt", "config.json", "figures/parity_growth_cv.png"):
         assert (out / name).exists()
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["hyperparameters"]["epochs"] == 3 and cfg["hyperparameters"]["hidden"] == [16]
+    assert "versions" in cfg and cfg["folds"] == 2
     before = (out / "model.pt").read_bytes()
     res = runner.invoke(app, [*args, "--epochs", "3", "--out", str(out)])
     assert res.exit_code == 2 and (out / "model.pt").read_bytes() == before
@@ -200,24 +265,16 @@ def test_train_run_folder_and_predict_cli(tmp_path, core_set):
     assert pred.exists()
 
 
-def test_pruned_layer_zeroes_blocked_reactions(core_network, core_set):
+def test_pruned_layer_zeroes_blocked_reactions(core_network, problem, core_set):
     """AMN layers run on the unblocked subnetwork; blocked fluxes come out as 0."""
-    from kinflux.flux.fba import find_blocked_reactions
-    from kinflux.flux.models import PrunedLayer
+    from kinflux.flux.architectures import PrunedLayer
+    from kinflux.flux.blocked import find_blocked_reactions
 
     torch.set_num_threads(1)
-    amn = AMN(
-        core_network,
-        core_set.medium_ids,
-        arch="AMN-LP",
-        epochs=3,
-        open_inflows=core_set.metadata["open_inflows"],
-    ).fit(core_set.X[:64], core_set.Y[:64])
+    amn = AMN(problem, arch="AMN-LP", epochs=3).fit(core_set.X[:64], core_set.Y[:64])
     mech = amn.model_.mechanistic
     assert isinstance(mech, PrunedLayer)
-    blocked = find_blocked_reactions(
-        core_network, core_set.medium_ids, core_set.metadata["open_inflows"]
-    )
+    blocked = find_blocked_reactions(problem)
     dropped = [r for r in blocked if r not in core_set.medium_ids]
     assert len(mech.keep) == core_network.n_reactions - len(dropped)
     V = amn.predict(core_set.X[:8])
@@ -232,5 +289,5 @@ def test_pruned_layer_zeroes_blocked_reactions(core_network, core_set):
     pgk = core_network.indices(["PGK_for", "PGK_rev"])
     assert np.abs(mutant[:, pgk]).max() == 0
     assert np.abs(mutant - V).max() > 0
-    full = AMN(core_network, core_set.medium_ids, arch="AMN-LP", prune=False)._build()
+    full = AMN(problem, arch="AMN-LP", prune=False)._build()
     assert not isinstance(full.mechanistic, PrunedLayer)

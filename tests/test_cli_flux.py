@@ -15,10 +15,32 @@ def test_help_on_every_command():
         ["flux", "--help"],
         ["kinetic", "--help"],
         ["flux", "dataset", "--help"],
+        ["flux", "train", "--help"],
+        ["flux", "predict", "--help"],
     ):
         res = runner.invoke(app, args)
         assert res.exit_code == 0, res.output
         assert "Usage" in res.output
+
+
+def test_every_flux_option_has_help_and_train_options_match_amn():
+    import typer.main
+
+    from kinflux.cli.flux import app as flux_app
+    from kinflux.flux.hyperparameters import HYPERPARAMETERS
+
+    group = typer.main.get_group(flux_app)
+    for name, command in group.commands.items():
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert param.help, f"flux {name} {param.opts} has no help text"
+    train = {p.name for p in group.commands["train"].params}
+    assert {h.cli_name or h.name for h in HYPERPARAMETERS if h.cli} <= train
+    text = runner.invoke(app, ["flux", "train", "--help"]).output
+    assert "AMN-LP" in text and "cosine" in text  # choices listed in --help
+    for cmd in ("dataset", "train", "predict"):
+        opts = {o for p in group.commands[cmd].params for o in p.opts}
+        assert {"--out", "-o", "--force", "--quiet"} <= opts, cmd
 
 
 def test_dataset_command_and_no_overwrite(tmp_path):

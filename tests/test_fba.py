@@ -5,23 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kinflux.flux.dataset import TrainingSet, build_training_set, essential_setup
 from kinflux.flux.fba import FluxSolver, SolverError, cobra_exchange_bounds
 from kinflux.flux.media import MediumError, MediumGuide
+from kinflux.flux.problem import FluxProblem
+from kinflux.flux.training_set import TrainingSet, build_training_set, essential_setup
 from kinflux.io import OutputExistsError
 
 
 def test_split_fba_equals_original_fba_50_media(core_network, core_guide):
     net, guide = core_network, core_guide
     _, open_inflows = essential_setup(net, guide)
-    solver = FluxSolver(net, medium_ids=guide.inflow_ids, open_inflows=open_inflows)
+    problem = FluxProblem(net, guide.inflow_ids, open_inflows)
+    solver = FluxSolver(problem)
     media = guide.draw(50, np.random.default_rng(123))
     model = net.model
     for x in media:
         solver.set_medium(x)
         g_split = solver.optimize()
         with model:
-            for rid, lb in cobra_exchange_bounds(net, guide.inflow_ids, x, open_inflows).items():
+            for rid, lb in cobra_exchange_bounds(problem, x).items():
                 model.reactions.get_by_id(rid).lower_bound = lb
             g_orig = model.slim_optimize()
         assert abs(g_split - g_orig) <= 1e-6
@@ -41,7 +43,7 @@ def test_pfba_matches_cobra_total_flux(core_network):
 
 
 def test_zero_uptake_is_reported(core_network, core_guide):
-    solver = FluxSolver(core_network, medium_ids=core_guide.inflow_ids, open_inflows={})
+    solver = FluxSolver(FluxProblem(core_network, core_guide.inflow_ids, {}))
     res = solver.pfba(np.zeros(core_guide.n_medium))
     assert res.status in ("zero_growth", "infeasible") and res.fluxes is None
 
@@ -77,9 +79,34 @@ def test_eb_mode_x_are_uptakes(core_network, core_guide):
 
 
 def test_parallel_equals_serial(core_network, core_guide):
-    a = build_training_set(core_network, core_guide, 30, seed=3)
-    b = build_training_set(core_network, core_guide, 30, seed=3, n_jobs=2)
-    np.testing.assert_allclose(a.Y, b.Y, atol=1e-9)
+    """Identical sets for 1 and 2 local workers, and (if installed) on Ray."""
+    a = build_training_set(core_network, core_guide, 40, seed=3)
+    b = build_training_set(core_network, core_guide, 40, seed=3, n_jobs=2)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.Y, b.Y)
+
+
+def test_ray_equals_local(core_network, core_guide):
+    ray = pytest.importorskip("ray")
+    local = build_training_set(core_network, core_guide, 40, seed=3, n_jobs=2)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = build_training_set(core_network, core_guide, 40, seed=3, n_jobs=2, backend="ray")
+    finally:
+        if started:
+            ray.shutdown()
+    np.testing.assert_array_equal(local.X, remote.X)
+    np.testing.assert_array_equal(local.Y, remote.Y)
+
+
+def test_progress_per_medium_with_one_worker(core_network, core_guide):
+    seen: list[int] = []
+    build_training_set(
+        core_network, core_guide, 40, seed=3, progress=lambda d, t, i: seen.append(d)
+    )
+    assert len(set(seen)) > 2  # the bar moves while the media are solved, not only at the end
 
 
 def test_no_overwrite_without_force(tmp_path, core_network, core_guide):
@@ -154,9 +181,9 @@ def test_find_blocked_reactions_matches_cobra(core_network, core_guide):
     """No e_coli_core reaction is blocked as a whole (COBRApy agrees); some directions are."""
     from cobra.flux_analysis import find_blocked_reactions as cobra_blocked
 
-    from kinflux.flux.fba import find_blocked_reactions
+    from kinflux.flux.blocked import find_blocked_reactions
 
-    blocked = set(find_blocked_reactions(core_network, core_guide.inflow_ids, {}))
+    blocked = set(find_blocked_reactions(FluxProblem(core_network, core_guide.inflow_ids, {})))
     model = core_network.model.copy()
     medium = {rid[:-2] for rid in core_guide.inflow_ids}
     for r in model.exchanges:
@@ -172,4 +199,4 @@ def test_find_blocked_reactions_matches_cobra(core_network, core_guide):
     assert "EX_for_e_i" in blocked and "EX_for_e_o" not in blocked
     # closing glucose and fructose blocks glucose transport
     others = [r for r in core_guide.inflow_ids if r not in ("EX_glc__D_e_i", "EX_fru_e_i")]
-    assert "GLCpts" in set(find_blocked_reactions(core_network, others, {}))
+    assert "GLCpts" in set(find_blocked_reactions(FluxProblem(core_network, others, {})))

@@ -63,3 +63,18 @@ def test_nonpositive_initial_state_is_reported(strain1) -> None:
     assert tr.success == [False]
     assert "non-positive" in tr.messages[0]
     assert np.isnan(tr.x).all()
+
+
+def test_timeout_and_nonfinite_are_failures(strain1) -> None:
+    from kinflux import KinfluxError
+
+    m, x, p = strain1
+    x0 = x.clone()
+    x0[0, 0] *= 1.05
+    tr = integrate(m, x0, p, 1.0, n_times=5, method="LSODA", max_seconds=1e-4)
+    assert tr.success == [False] and "timed out" in tr.messages[0]
+    assert tr.failures == [0] and np.isnan(tr.x).all()
+    bad = p.clone()
+    bad[m.parameter_index("vmax_forward_PGK")] = float("inf")
+    with pytest.raises(KinfluxError, match="not finite"):
+        integrate(m, x0, bad, 1.0)

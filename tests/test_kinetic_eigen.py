@@ -10,7 +10,7 @@ import torch
 from kinflux.datasets import kinetic_model_path
 from kinflux.kinetic.dynamics import _balance, eigenvalues, lambda_max
 from kinflux.kinetic.model import KineticModel
-from kinflux.kinetic.params import backcalculate_vmax
+from kinflux.kinetic.parameterization import backcalculate_vmax
 from kinflux.kinetic.steady import SteadyState
 
 

@@ -11,7 +11,7 @@ from kinflux import KinfluxError
 from kinflux.datasets import kinetic_model_path
 from kinflux.kinetic.dynamics import eigenvalues, lambda_max, perturb_state
 from kinflux.kinetic.model import KineticModel
-from kinflux.kinetic.params import backcalculate_vmax
+from kinflux.kinetic.parameterization import backcalculate_vmax
 from kinflux.kinetic.ratelaws import MOD_DSM, MOD_FOSM, apply_modifiers, law_terms, net_rate
 from kinflux.kinetic.steady import SteadyState
 

@@ -1,4 +1,4 @@
-"""SBML export of the strain_1 kinetic model (kinflux.kinetic.sbml.write_sbml)."""
+"""SBML export of the strain_1 kinetic model (kinflux.kinetic.io.sbml.write_sbml)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import torch
 
 from kinflux import KinfluxError
 from kinflux.datasets import kinetic_model_path
+from kinflux.kinetic.io.sbml import SBMLExportError, sbml_ids, write_sbml
 from kinflux.kinetic.model import KineticModel
-from kinflux.kinetic.sbml import SBMLExportError, sbml_ids, write_sbml
 from kinflux.kinetic.steady import SteadyState
 
 libsbml = pytest.importorskip("libsbml")

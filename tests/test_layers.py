@@ -13,12 +13,18 @@ from kinflux.flux.layers import (
     QPLayer,
     UBLayer,
     WLayer,
-    independent_rows,
     mechanistic_loss,
 )
 from kinflux.flux.network import Network
+from kinflux.flux.problem import FluxProblem
+from kinflux.flux.sparse import independent_rows
 
 MEDIUM = ["EX_a_e_i"]
+
+
+def P(net: Network, mode: str = "UB", open_inflows: dict | None = None) -> FluxProblem:
+    """The toy problem: medium ``MEDIUM``, given mode and open inflows."""
+    return FluxProblem(net, MEDIUM, open_inflows, mode)
 
 
 def toy_network(maintenance: float = 1.0) -> Network:
@@ -85,11 +91,11 @@ def _growth(layer, x, n_iter, v0=None):
 @pytest.mark.parametrize(
     "make, mode",
     [
-        (lambda n: LPLayer(n, MEDIUM, mode="EB"), "EB"),
-        (lambda n: LPLayer(n, MEDIUM, mode="UB"), "UB"),
-        (lambda n: UBLayer(n, MEDIUM), "UB"),
-        (lambda n: QPLayer(n, MEDIUM, mode="UB", objective_weight=10.0), "UB"),
-        (lambda n: QPLayer(n, MEDIUM, mode="EB", objective_weight=10.0), "EB"),
+        (lambda n: LPLayer(P(n, "EB")), "EB"),
+        (lambda n: LPLayer(P(n, "UB")), "UB"),
+        (lambda n: UBLayer(P(n, "UB")), "UB"),
+        (lambda n: QPLayer(P(n, "UB"), objective_weight=10.0), "UB"),
+        (lambda n: QPLayer(P(n, "EB"), objective_weight=10.0), "EB"),
     ],
     ids=["LP-EB", "LP-UB", "UB", "QP-UB", "QP-EB"],
 )
@@ -111,7 +117,7 @@ def test_solvers_reach_linprog_optimum(net, make, mode):
 
 @pytest.mark.parametrize("cls", [LPLayer, UBLayer])
 def test_published_rule_reaches_optimum(net, cls):
-    layer = cls(net, MEDIUM, update="published", dt=0.05).double()
+    layer = cls(P(net, "EB" if cls is LPLayer else "UB"), update="published", dt=0.05).double()
     x = _x([4.0, 7.0])
     ref = np.array([lp_optimum(net, u, layer.mode) for u in (4.0, 7.0)])
     g, _ = _growth(layer, x, 20000)
@@ -120,18 +126,18 @@ def test_published_rule_reaches_optimum(net, cls):
 
 def test_published_defaults():
     assert PUBLISHED_DT == {"EB": 3e-4, "UB": 5e-2}
-    layer = LPLayer(toy_network(), MEDIUM, update="published")
+    layer = LPLayer(P(toy_network(), "EB"), update="published")
     assert layer.rule.dt == 3e-4 and layer.rule.patience == 10_000 and layer.rule.factor == 0.7
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        lambda n: LPLayer(n, MEDIUM, mode="EB"),
-        lambda n: LPLayer(n, MEDIUM, mode="UB"),
-        lambda n: UBLayer(n, MEDIUM),
-        lambda n: QPLayer(n, MEDIUM, objective_weight=10.0),
-        lambda n: WLayer(n, MEDIUM),
+        lambda n: LPLayer(P(n, "EB")),
+        lambda n: LPLayer(P(n, "UB")),
+        lambda n: UBLayer(P(n, "UB")),
+        lambda n: QPLayer(P(n, "UB"), objective_weight=10.0),
+        lambda n: WLayer(P(n, "UB")),
     ],
     ids=["LP-EB", "LP-UB", "UB", "QP", "W"],
 )
@@ -146,12 +152,12 @@ def test_zero_uptake_gives_zero_growth(make):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda n: LPLayer(n, MEDIUM, mode="EB"),
-        lambda n: UBLayer(n, MEDIUM),
-        lambda n: LPLayer(n, MEDIUM, update="published", dt=0.05),
-        lambda n: QPLayer(n, MEDIUM, objective_weight=1.0),
-        lambda n: QPLayer(n, MEDIUM, update="published", dt=1e-2),
-        lambda n: WLayer(n, MEDIUM, n_iter=3),
+        lambda n: LPLayer(P(n, "EB")),
+        lambda n: UBLayer(P(n, "UB")),
+        lambda n: LPLayer(P(n, "EB"), update="published", dt=0.05),
+        lambda n: QPLayer(P(n, "UB"), objective_weight=1.0),
+        lambda n: QPLayer(P(n, "UB"), update="published", dt=1e-2),
+        lambda n: WLayer(P(n, "UB"), n_iter=3),
     ],
     ids=["LP-EB", "UB", "LP-published", "QP", "QP-published", "W"],
 )
@@ -168,7 +174,7 @@ def test_gradcheck(net, make):
 
 @pytest.mark.parametrize("cls", [LPLayer, UBLayer, QPLayer, WLayer])
 def test_float32_and_device(net, cls):
-    layer = cls(net, MEDIUM).float()
+    layer = cls(P(net, "EB" if cls is LPLayer else "UB")).float()
     V = layer(_x([4.0], torch.float32), n_iter=50)
     assert V.dtype == torch.float32 and V.shape == (1, net.n_reactions)
     if torch.cuda.is_available():  # pragma: no cover - GPU machines only
@@ -186,7 +192,7 @@ def test_independent_rows_makes_gram_invertible(net):
 
 
 def test_ub_layer_reconstructs_inflow(net):
-    layer = UBLayer(net, MEDIUM).double()
+    layer = UBLayer(P(net, "UB")).double()
     x = _x([7.0])
     with torch.no_grad():
         V = layer(x, n_iter=4000)
@@ -196,7 +202,7 @@ def test_ub_layer_reconstructs_inflow(net):
 
 
 def test_w_layer_weights_sum_to_one(net):
-    layer = WLayer(net, MEDIUM).double()
+    layer = WLayer(P(net, "UB")).double()
     with torch.no_grad():
         layer.logits.normal_()
     W = layer.W
@@ -208,11 +214,11 @@ def test_w_layer_weights_sum_to_one(net):
 
 def test_w_layer_init_from_fluxes_reproduces_reference(net):
     # a flux vector of the LP optimum is a fixed point when W holds its own branching
-    layer = LPLayer(net, MEDIUM).double()
+    layer = LPLayer(P(net, "EB")).double()
     x = _x([7.0])
     with torch.no_grad():
         Vref = layer(x, n_iter=4000)
-    w = WLayer(net, MEDIUM, mode="EB").double()
+    w = WLayer(P(net, "EB")).double()
     w.init_from_fluxes(Vref)
     with torch.no_grad():
         V = w(x, n_iter=30)
@@ -223,7 +229,7 @@ def test_w_layer_init_from_fluxes_reproduces_reference(net):
 @pytest.mark.parametrize("mode", ["UB", "EB"])
 def test_qp_final_projection_balances_exactly(net, mode):
     """With final_projection the QP layer's output satisfies the equality rows exactly."""
-    layer = QPLayer(net, MEDIUM, mode=mode, n_iter=2, final_projection=True).double()
+    layer = QPLayer(P(net, mode), n_iter=2, final_projection=True).double()
     x = _x([7.0])
     v0 = torch.rand(1, net.n_reactions, dtype=torch.float64)
     with torch.no_grad():
@@ -239,15 +245,15 @@ def test_ub_final_projection_and_w_projection_balance_exactly(net):
     """RNN-UB's final projection and RNN-W's closing projection give S V = 0 exactly."""
     x = _x([7.0])
     S = torch.as_tensor(net.S)
-    ub = UBLayer(net, MEDIUM, n_iter=2, update="published", dt=0.3, final_projection=True)
-    w = WLayer(net, MEDIUM, n_iter=3, project=True)
+    ub = UBLayer(P(net, "UB"), n_iter=2, update="published", dt=0.3, final_projection=True)
+    w = WLayer(P(net, "UB"), n_iter=3, project=True)
     for layer in (ub.double(), w.double()):
         v0 = torch.rand(1, net.n_reactions, dtype=torch.float64)
         with torch.no_grad():
             V = layer(x, v0=v0)
         assert float((V @ S.T).abs().max()) < 1e-10
     # without it a short RNN-UB run leaves a residual
-    ub_plain = UBLayer(net, MEDIUM, n_iter=2, update="published", dt=0.3).double()
+    ub_plain = UBLayer(P(net, "UB"), n_iter=2, update="published", dt=0.3).double()
     with torch.no_grad():
         V = ub_plain(x, v0=torch.rand(1, net.n_reactions, dtype=torch.float64))
     assert float((V @ S.T).abs().max()) > 1e-6

@@ -6,12 +6,14 @@ import pytest
 import torch
 from tests.test_layers import MEDIUM, toy_network
 
+from kinflux import KinfluxError
 from kinflux.flux.losses import Constraints, LayerError, mechanistic_loss, residuals
+from kinflux.flux.problem import FluxProblem
 
 
 @pytest.fixture(scope="module")
 def cons() -> Constraints:
-    return Constraints(toy_network(maintenance=1.0), MEDIUM).double()
+    return Constraints(FluxProblem(toy_network(maintenance=1.0), MEDIUM)).double()
 
 
 def _flux(net, **values) -> torch.Tensor:
@@ -54,7 +56,7 @@ def test_residuals_and_loss_hand_computed(cons):
 def test_closed_inflows_and_reductions():
     net = toy_network()
     # medium without the only inflow, all other inflows closed: any uptake is a violation
-    cons = Constraints(net, [], open_inflows={}).double()
+    cons = Constraints(FluxProblem(net, [], open_inflows={})).double()
     V = _flux(net, EX_a_e_i=2.0)
     x = torch.zeros(1, 0, dtype=torch.float64)
     assert float(residuals(V, x, cons).upper.sum()) == pytest.approx(2.0)
@@ -66,9 +68,9 @@ def test_closed_inflows_and_reductions():
 
 
 def test_errors(cons):
-    with pytest.raises(LayerError, match="mode"):
+    with pytest.raises(KinfluxError, match="mode"):
         mechanistic_loss(torch.zeros(1, 8), torch.zeros(1, 1), cons, "XX")
     with pytest.raises(LayerError, match="shape"):
         cons.bounds(torch.zeros(1, 3))
-    with pytest.raises(LayerError, match="not inflows"):
-        Constraints(toy_network(), ["TA"])
+    with pytest.raises(KinfluxError, match="not inflows"):
+        Constraints(FluxProblem(toy_network(), ["TA"]))

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import typer
 
+import kinflux.cli.kinetic_generative  # noqa: F401  (registers compare-generative)
+import kinflux.cli.kinetic_generators  # noqa: F401  (registers train-generator, generate)
+import kinflux.cli.kinetic_studies  # noqa: F401  (registers robustness, bioreactor, integrate-km)
 from kinflux import __version__
 from kinflux.cli import kinetic_sampling  # noqa: F401  (registers sample-* commands)
 from kinflux.cli.common import main_guard, run_cli_errors, set_debug

@@ -16,18 +16,19 @@ def run_demo(out: str) -> None:
     """
     import numpy as np
 
-    from kinflux.cli.flux import summary_table
+    from kinflux.cli.flux import show_warnings, summary_table
     from kinflux.datasets import medium_guide_path
-    from kinflux.flux.dataset import build_training_set
     from kinflux.flux.media import MediumGuide
     from kinflux.flux.network import Network
+    from kinflux.flux.training_set import build_training_set
 
     folder = Path(out)
     console.rule("[bold]1. e_coli_core pFBA training set")
     net = Network.load("e_coli_core")
     console.print(f"{net!r}")
     guide = MediumGuide.from_csv(medium_guide_path("e_coli_core"))
-    ts = build_training_set(net, guide, 200, mode="UB", seed=0, progress=True)
+    with show_warnings():
+        ts = build_training_set(net, guide, 200, mode="UB", seed=0, progress=True)
     path = ts.save(folder / "train_UB.npz", force=True)
     console.print(summary_table(ts.summary(), ts.seconds, f"pFBA training set -> {path}"))
     sv = float(np.abs(net.S @ ts.Y.T).max())
@@ -41,20 +42,12 @@ def run_demo(out: str) -> None:
 
 
 def _demo_amn(net, ts, folder: Path) -> None:
-    import torch
+    from kinflux.flux.amn import AMN
+    from kinflux.flux.metrics import evaluate
+    from kinflux.flux.problem import FluxProblem
 
-    from kinflux.flux.train import AMN, evaluate
-
-    torch.set_num_threads(1)
     t0 = time.perf_counter()
-    amn = AMN(
-        net,
-        ts.medium_ids,
-        arch="AMN-QP",
-        epochs=150,
-        open_inflows=ts.metadata["open_inflows"],
-        random_state=0,
-    )
+    amn = AMN(FluxProblem.from_training_set(ts, net), arch="AMN-QP", epochs=150, n_threads=1)
     amn.fit(ts.X[:150], ts.Y[:150], progress=True)
     scores = evaluate(amn, ts.X[150:], ts.Y[150:])
     amn.save(folder / "amn_qp.pt", force=True)
@@ -72,6 +65,7 @@ def _demo_kinetic() -> None:
     from kinflux.kinetic.dynamics import lambda_max
     from kinflux.kinetic.model import KineticModel
     from kinflux.kinetic.oracle import oracle_sample
+    from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.steady import SteadyState
     from kinflux.kinetic.validity import lambda_partition
 
@@ -80,7 +74,7 @@ def _demo_kinetic() -> None:
     params = ss.fill_constants(model.default_parameters(batch=1))
     lam = float(lambda_max(model.jacobian(ss.x[None], params))[0])
     partition = lambda_partition(134.0, 24.0)
-    res = oracle_sample(model, ss, 200, seed=0, partition=partition)
+    res = oracle_sample(KineticProblem(model, ss, partition=partition), 200, seed=0)
     table = Table(title="varma_strain_1 around the strain_1 steady state")
     table.add_column("figure")
     table.add_column("value", justify="right")

@@ -1,15 +1,45 @@
-"""``kinflux flux ...`` commands (flux-balance networks and AMNs)."""
+"""``kinflux flux ...`` commands (flux-balance networks, training sets and AMNs).
+
+The ``train`` options are generated from the AMN hyper-parameter table
+(:mod:`kinflux.flux.hyperparameters`), so they cannot drift from ``AMN.get_params()``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import tempfile
+import warnings
+from collections.abc import Iterator
+from enum import Enum, StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import console, run_cli_errors
+from kinflux.cli.common import console, err_console, run_cli_errors
+from kinflux.flux.hyperparameters import HYPERPARAMETERS
 
 app = typer.Typer(help="Flux-balance networks, training sets and AMNs.", no_args_is_help=True)
+
+
+class Mode(StrEnum):
+    """Training-set mode."""
+
+    UB = "UB"
+    EB = "EB"
+
+
+class Backend(StrEnum):
+    """Compute backend."""
+
+    local = "local"
+    ray = "ray"
+
+
+def _enum(name: str, values: tuple[str, ...]) -> type[Enum]:
+    return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
 
 
 def summary_table(summary: dict, seconds: float, title: str) -> Table:
@@ -26,14 +56,59 @@ def summary_table(summary: dict, seconds: float, title: str) -> Table:
     return table
 
 
+def writable(path: Path, force: bool, folder: bool = False) -> Path:
+    """Fail now (not after the work) when ``path`` exists without ``force`` or cannot be
+    written; creates no file."""
+    from kinflux import KinfluxError
+    from kinflux.io import OutputExistsError
+
+    path = Path(path)
+    if path.exists() and not force and not (folder and path.is_dir() and not any(path.iterdir())):
+        raise OutputExistsError(f"{path} already exists; pass --force to replace it")
+    if path.is_dir() and not folder:
+        raise KinfluxError(f"{path} is a folder; give a file name for --out")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise KinfluxError(
+            f"cannot write {path}: {exc.strerror or exc}; choose a writable --out"
+        ) from None
+    return path
+
+
+@contextlib.contextmanager
+def show_warnings() -> Iterator[None]:
+    """Print the library's warnings raised in the block as yellow one-liners."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            err_console.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
+
+
+def _quiet(quiet: bool) -> None:
+    if quiet:
+        from kinflux.progress import set_quiet
+
+        set_quiet(True)
+
+
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+FORCE = typer.Option(False, "--force", help="Replace an existing output.")
+
+
 @app.command()
 def info(
     model: str = typer.Argument(..., help="Bundled name (e_coli_core, iJO1366) or SBML/JSON file."),
 ) -> None:
     """Sizes of a model and of its split (irreversible) network."""
-    from kinflux.flux.network import Network
-
     with run_cli_errors():
+        from kinflux.flux.network import Network
+
         net = Network.load(model)
     table = Table(title=f"{net.name}")
     table.add_column("figure")
@@ -51,81 +126,127 @@ def info(
 def dataset(
     model: str = typer.Option("e_coli_core", help="Bundled name or SBML/JSON model file."),
     guide: Path = typer.Option(None, help="Medium guide CSV (default: the model's bundled guide)."),
-    size: int = typer.Option(1000, min=1, help="Number of growing media to keep."),
-    mode: str = typer.Option("UB", help="UB: X = medium bounds; EB: X = pFBA uptakes."),
-    seed: int = typer.Option(0, help="Seed of the media drawing."),
+    size: int = typer.Option(1000, "--size", "--n", "-n", min=1, help="Growing media to keep."),
+    mode: Mode = typer.Option(Mode.UB, help="UB: X = medium bounds; EB: X = pFBA uptakes."),
+    seed: int = typer.Option(0, min=0, help="Seed of the media drawing (>= 0)."),
     experimental: Path = typer.Option(
         None, help="0/1 experimental media CSV (e.g. iML1515_EXP) to draw around."
     ),
-    jobs: int = typer.Option(1, min=1, help="Worker processes."),
-    out: Path = typer.Option(..., help="Output .npz file."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    jobs: int = typer.Option(1, "--jobs", "--n-jobs", min=-1, help="Worker processes (-1: all)."),
+    backend: Backend = typer.Option(Backend.local, help="Where workers run: local or ray."),
+    address: str = typer.Option(None, help="Ray cluster address (e.g. auto)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .npz file."),
+    force: bool = FORCE,
+    quiet: bool = QUIET,
 ) -> None:
     """Build a pFBA training set: media drawn from a guide, all split fluxes."""
-    from kinflux.datasets import medium_guide_path
-    from kinflux.flux.dataset import build_training_set
-    from kinflux.flux.media import MediumGuide
-    from kinflux.flux.network import Network
-    from kinflux.io import check_output
+    _quiet(quiet)
+    with run_cli_errors(), show_warnings():
+        from kinflux import KinfluxError
+        from kinflux.datasets import medium_guide_path
+        from kinflux.flux.media import MediumGuide
+        from kinflux.flux.network import Network
+        from kinflux.flux.training_set import build_training_set
 
-    with run_cli_errors():
-        check_output(out, force=force)  # fail before any work
+        if jobs == 0:
+            raise KinfluxError("--jobs 0: give 1 or more workers, or -1 for one per CPU")
+        writable(out, force)  # fail before any work
         net = Network.load(model)
         g = MediumGuide.from_csv(guide or medium_guide_path(net.name))
         base = g.base_media_from_csv(experimental) if experimental else None
         ts = build_training_set(
-            net, g, size, mode=mode, seed=seed, base_media=base, n_jobs=jobs, progress=True
+            net,
+            g,
+            size,
+            mode=mode.value,
+            seed=seed,
+            base_media=base,
+            n_jobs=jobs,
+            backend=backend.value,
+            address=address,
+            progress=True,
         )
         ts.save(out, force=force)
     console.print(summary_table(ts.summary(), ts.seconds, f"{net.name} -> {out}"))
 
 
-@app.command()
-def train(
-    data: Path = typer.Option(..., help="Training set .npz from `kinflux flux dataset`."),
-    arch: str = typer.Option("AMN-QP", help="ANN-Dense, ANN-SV, AMN-QP, AMN-LP, AMN-UB, AMN-W."),
-    out: Path = typer.Option(..., help="Run folder (metrics.csv, model.pt, plots)."),
-    folds: int = typer.Option(5, min=0, help="Cross-validation folds (0 = none)."),
-    test: Path = typer.Option(None, help="Independent test set .npz."),
-    model: str = typer.Option(None, help="Model of the training set (default: from its metadata)."),
-    epochs: int = typer.Option(200, min=1),
-    hidden: str = typer.Option("500", help="Hidden sizes of the prior, comma separated."),
-    dropout: float = typer.Option(0.25),
-    n_iter: int = typer.Option(None, help="Mechanistic iterations per forward pass."),
-    reference: str = typer.Option("all", help="'all', 'growth' or comma-separated flux ids."),
-    lr: float = typer.Option(3e-3),
-    batch_size: int = typer.Option(64),
-    seed: int = typer.Option(0),
-    threads: int = typer.Option(
-        1, min=1, help="torch CPU threads (1 is fastest for these small dense networks)."
-    ),
-    force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
+# ---------------------------------------------------------------------- train
+def _hyperparameter_options() -> list[inspect.Parameter]:
+    """One Typer option per CLI hyper-parameter of :class:`kinflux.flux.amn.AMN`."""
+    params = []
+    for h in HYPERPARAMETERS:
+        if not h.cli:
+            continue
+        name = h.cli_name or h.name
+        flag = "--" + name.replace("_", "-")
+        kw: dict[str, Any] = {"help": h.help}
+        default = h.default
+        if h.choices:
+            annotation: Any = _enum(h.name.title(), h.choices)
+            default = annotation(default)
+        elif h.name == "hidden":
+            annotation, default = str, ",".join(str(x) for x in default)
+        elif h.name == "reference":
+            annotation = str
+        elif isinstance(default, bool):
+            annotation = bool
+            flag = f"{flag}/--no-{name.replace('_', '-')}"
+        elif h.optional:
+            annotation = int | None
+        else:
+            annotation = type(default)
+        if h.low is not None and not isinstance(default, bool) and not h.choices:
+            kw["min"] = h.low
+        if h.high is not None and not h.choices:
+            kw["max"] = h.high
+        option = typer.Option(default, flag, **kw)
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation
+            )
+        )
+    return params
+
+
+def _train(
+    data: Path,
+    out: Path,
+    folds: int,
+    test: Path | None,
+    model: str | None,
+    force: bool,
+    resume: bool,
+    quiet: bool,
+    **options: Any,
 ) -> None:
     """Train an AMN (or ANN baseline): CV metrics, final model, parity plots."""
-    import torch
+    _quiet(quiet)
+    hyper = {}
+    for h in HYPERPARAMETERS:
+        if h.cli:
+            v = options[h.cli_name or h.name]
+            hyper[h.name] = getattr(v, "value", v)
+    ref = hyper["reference"]
+    if ref not in ("all", "growth"):
+        hyper["reference"] = [r.strip() for r in ref.split(",") if r.strip()]
+    with run_cli_errors(), show_warnings():
+        from kinflux.flux.hyperparameters import check_hyperparameters
+        from kinflux.flux.runs import train_run
 
-    from kinflux.flux.runs import TrainSpec, train_run
-
-    torch.set_num_threads(threads)
-
-    spec = TrainSpec(
-        data=data,
-        arch=arch,
-        folds=folds,
-        test=test,
-        model=model,
-        epochs=epochs,
-        hidden=tuple(int(h) for h in hidden.split(",") if h),
-        dropout=dropout,
-        n_iter=n_iter,
-        reference=reference if reference in ("all", "growth") else reference.split(","),
-        lr=lr,
-        batch_size=batch_size,
-        seed=seed,
-    )
-    with run_cli_errors():
-        metrics = train_run(spec, out, force=force, progress=True)
-    table = Table(title=f"{arch} on {data.name} -> {out}")
+        hyper = check_hyperparameters(hyper)
+        writable(out, force or resume, folder=True)
+        metrics = train_run(
+            data,
+            out,
+            folds=folds,
+            test=test,
+            model=model,
+            force=force,
+            resume=resume,
+            progress=True,
+            **hyper,
+        )
+    table = Table(title=f"{hyper['arch']} on {data.name} -> {out}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k, v in metrics.items():
@@ -133,11 +254,55 @@ def train(
     console.print(table)
 
 
+def _train_command() -> None:
+    fixed = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=o, annotation=a)
+        for n, a, o in (
+            (
+                "data",
+                Path,
+                typer.Option(..., help="Training set .npz from `kinflux flux dataset`."),
+            ),
+            (
+                "out",
+                Path,
+                typer.Option(..., "--out", "-o", help="Run folder (metrics, model, plots)."),
+            ),
+            (
+                "folds",
+                int,
+                typer.Option(5, min=0, help="Cross-validation folds: 0 = none, or >= 2."),
+            ),
+            ("test", Path | None, typer.Option(None, help="Independent test set .npz.")),
+            (
+                "model",
+                str | None,
+                typer.Option(None, help="Model of the training set (default: its metadata)."),
+            ),
+            ("force", bool, FORCE),
+            ("resume", bool, typer.Option(False, "--resume", help="Continue an interrupted run.")),
+            ("quiet", bool, QUIET),
+        )
+    ]
+
+    def train(**kwargs: Any) -> None:
+        _train(**kwargs)
+
+    params = fixed + _hyperparameter_options()
+    train.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    train.__annotations__ = {p.name: p.annotation for p in params}
+    train.__doc__ = _train.__doc__
+    app.command(name="train")(train)
+
+
+_train_command()
+
+
 @app.command()
 def predict(
     model_file: Path = typer.Option(..., "--model-file", help="model.pt from `flux train`."),
     data: Path = typer.Option(..., help="Media: a training-set .npz or a CSV of inflow columns."),
-    out: Path = typer.Option(..., help="Output CSV of predicted split fluxes."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output CSV of predicted split fluxes."),
     model: str = typer.Option(None, help="Metabolic model (default: the one it was trained on)."),
     knockout: str = typer.Option(None, help="Comma-separated reaction ids to knock out."),
     project: bool = typer.Option(
@@ -146,23 +311,33 @@ def predict(
         help="Move each prediction to the closest exactly feasible flux distribution "
         "(weighted L1, HiGHS LP); default: on with --knockout, off otherwise.",
     ),
-    force: bool = typer.Option(False, "--force"),
+    force: bool = FORCE,
+    quiet: bool = QUIET,
 ) -> None:
     """Predict all fluxes for media with a trained AMN (optionally a knockout mutant).
 
     A knockout prediction is projected onto the mutant's feasible set by default, so a
     lethal knockout predicts zero growth; compare it with `--project` wild-type runs.
     """
-    from kinflux.flux.runs import predict_file
+    _quiet(quiet)
+    with run_cli_errors(), show_warnings():
+        from kinflux.flux.runs import predict_file
 
-    with run_cli_errors():
+        writable(out, force)
+        ids = [k.strip() for k in knockout.split(",") if k.strip()] if knockout else None
         df = predict_file(
             model_file,
             data,
             out,
             model=model,
-            knockout=knockout.split(",") if knockout else None,
+            knockout=ids,
             force=force,
             project=project,
+            progress=True,
         )
     console.print(f"{len(df)} predictions -> {out}")
+
+
+from kinflux.cli.reservoir import app as reservoir_app  # noqa: E402
+
+app.add_typer(reservoir_app, name="reservoir")

@@ -20,7 +20,8 @@ import numpy as np
 
 from kinflux import KinfluxError
 from kinflux.flux.network import DEFAULT_BOUND, Network
-from kinflux.highs import quiet_highs
+from kinflux.flux.problem import FluxProblem
+from kinflux.highs import INF, sparse_lp
 
 __all__ = [
     "FluxSolver",
@@ -58,112 +59,60 @@ class PFBAResult:
         return float(self.fluxes.sum()) if self.fluxes is not None else float("nan")
 
 
-def _sparse_lp(
-    A,
-    cost: np.ndarray,
-    col_bounds: tuple[np.ndarray, np.ndarray],
-    row_bounds: tuple[np.ndarray, np.ndarray],
-    maximize: bool = False,
-    tolerance: float | None = None,
-):
-    """A quiet HiGHS instance holding the LP with scipy-sparse matrix ``A`` (rows x cols)."""
-    import highspy
+def _flux_lp(network: Network, cost: np.ndarray, maximize: bool, growth_row: bool):
+    """HiGHS LP ``S v = 0`` (plus the row ``c.v`` when ``growth_row``) over split fluxes."""
+    import scipy.sparse as sp
 
-    A = A.tocsc()
-    tol = (
-        {}
-        if tolerance is None
-        else {"primal_feasibility_tolerance": tolerance, "dual_feasibility_tolerance": tolerance}
+    A = sp.csr_matrix(network.S)
+    rows_lo, rows_hi = np.zeros(network.n_metabolites), np.zeros(network.n_metabolites)
+    if growth_row:
+        A = sp.vstack([A, sp.csr_matrix(network.objective[None, :])])
+        rows_lo, rows_hi = np.append(rows_lo, -INF), np.append(rows_hi, INF)
+    # tighter than HiGHS' 1e-7 defaults so that ||S v|| stays well below 1e-6
+    return sparse_lp(
+        A,
+        cost,
+        (network.lower_bounds, network.upper_bounds),
+        (rows_lo, rows_hi),
+        maximize=maximize,
+        tolerance=1e-9,
     )
-    h = quiet_highs(**tol)
-    lp = highspy.HighsLp()
-    lp.num_row_, lp.num_col_ = A.shape
-    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
-    lp.col_lower_, lp.col_upper_ = (np.asarray(b, dtype=np.float64) for b in col_bounds)
-    lp.row_lower_, lp.row_upper_ = (np.asarray(b, dtype=np.float64) for b in row_bounds)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(np.float64)
-    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    h.passModel(lp)
-    return h
-
-
-def _new_highs(
-    network: Network, cost: np.ndarray, maximize: bool, extra_row: bool, tolerance: float = 1e-9
-):
-    import highspy
-
-    # LPs: tighter than HiGHS' 1e-7 defaults so that ||S v|| stays well below 1e-6.
-    h = quiet_highs(primal_feasibility_tolerance=tolerance, dual_feasibility_tolerance=tolerance)
-    h.setOptionValue("log_to_console", False)
-    lp = highspy.HighsLp()
-    S = network.S
-    rows = [S]
-    if extra_row:
-        rows.append(network.objective[None, :])
-    A = np.vstack(rows)
-    n_row, n_col = A.shape
-    lp.num_col_ = n_col
-    lp.num_row_ = n_row
-    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
-    lp.col_lower_ = network.lower_bounds.astype(np.float64)
-    lp.col_upper_ = network.upper_bounds.astype(np.float64)
-    row_lo = np.zeros(n_row)
-    row_hi = np.zeros(n_row)
-    if extra_row:
-        row_lo[-1] = -highspy.kHighsInf
-        row_hi[-1] = highspy.kHighsInf
-    lp.row_lower_ = row_lo
-    lp.row_upper_ = row_hi
-    nz_cols = [np.flatnonzero(A[:, j]) for j in range(n_col)]
-    start = np.concatenate([[0], np.cumsum([len(c) for c in nz_cols])]).astype(np.int32)
-    index = np.concatenate(nz_cols).astype(np.int32)
-    value = np.concatenate([A[c, j] for j, c in enumerate(nz_cols)]).astype(np.float64)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    h.passModel(lp)
-    return h
 
 
 class FluxSolver:
-    """Persistent FBA/pFBA solver for one :class:`Network`.
+    """Persistent FBA/pFBA solver for one :class:`~kinflux.flux.problem.FluxProblem`.
+
+    The problem's ``medium_ids`` are the inflows :meth:`set_medium` sets; its
+    ``open_inflows`` stay open in every medium (``None``: the network's own bounds for
+    inflows outside the medium). A medium is always an upper bound here (pFBA finds
+    the uptakes), whatever the problem's mode.
 
     Args:
-        network: the split network.
-        medium_ids: inflow ids set by :meth:`set_medium` (e.g. a guide's ``inflow_ids``).
-        open_inflows: inflows kept open in every medium, ``{id: upper bound}``
-            (mmol/gDW/h); all other inflows outside ``medium_ids`` are closed.
-            ``None`` keeps the network's own bounds for inflows outside ``medium_ids``.
+        problem: the flux problem (or a bare :class:`Network`: no medium columns,
+            the network's own bounds).
 
     Example:
         >>> net = Network.load("e_coli_core")
-        >>> solver = FluxSolver(net)
+        >>> solver = FluxSolver(FluxProblem(net))
         >>> round(solver.optimize(), 4)
         0.8739
     """
 
-    def __init__(
-        self,
-        network: Network,
-        medium_ids: list[str] | None = None,
-        open_inflows: dict[str, float] | None = None,
-    ) -> None:
+    def __init__(self, problem: FluxProblem | Network) -> None:
         import highspy
 
+        if isinstance(problem, Network):
+            problem = FluxProblem(problem)
         self._highspy = highspy
-        self.network = network
-        self.medium_ids = list(medium_ids or [])
+        self.problem = problem
+        network = self.network = problem.network
+        self.medium_ids = list(problem.medium_ids)
         self._medium_idx = network.indices(self.medium_ids).astype(np.int32)
-        self._growth = _new_highs(network, network.objective, maximize=True, extra_row=False)
+        self._growth = _flux_lp(network, network.objective, maximize=True, growth_row=False)
         ones = np.ones(network.n_reactions)
-        self._pfba = _new_highs(network, ones, maximize=False, extra_row=True)
+        self._pfba = _flux_lp(network, ones, maximize=False, growth_row=True)
         self._growth_row = network.n_metabolites
-        base_ub = network.inflow_upper_bounds(open_inflows)
+        base_ub = problem.inflow_upper_bounds()
         self._upper = base_ub.copy()  # current upper bounds of every solver
         self._nearest: Any = None
         self._set_upper(np.arange(network.n_reactions, dtype=np.int32), base_ub)
@@ -189,6 +138,12 @@ class FluxSolver:
     def set_bounds(self, reaction_ids: list[str], upper: np.ndarray) -> None:
         """Set upper bounds of arbitrary split reactions (e.g. 0 for a knockout)."""
         self._set_upper(self.network.indices(reaction_ids).astype(np.int32), np.asarray(upper))
+
+    def reset(self) -> None:
+        """Forget the solvers' bases: the next solves start cold (reproducible chunks)."""
+        for h in (self._growth, self._pfba, self._nearest):
+            if h is not None:
+                h.clearSolver()
 
     # ------------------------------------------------------------------ solves
     def _run(self, h) -> bool:
@@ -269,7 +224,6 @@ class FluxSolver:
 
     def _distance_lp(self):
         """HiGHS LP over ``[V, d+, d-]``: ``S V = 0``, ``V - d+ + d- = v0`` (set per call)."""
-        import highspy
         import scipy.sparse as sp
 
         net = self.network
@@ -282,8 +236,8 @@ class FluxSolver:
             ]
         )
         lower = net.lower_bounds.astype(np.float64)
-        inf = highspy.kHighsInf
-        return _sparse_lp(
+        inf = INF
+        return sparse_lp(
             A,
             np.concatenate([np.zeros(n), np.ones(2 * n)]),
             (
@@ -309,7 +263,7 @@ def find_essential_inflows(
         Ids of essential inflows, in network order.
     """
     all_open = {rid: open_bound for rid in network.inflow_ids}
-    solver = FluxSolver(network, medium_ids=network.inflow_ids, open_inflows=all_open)
+    solver = FluxSolver(FluxProblem(network, network.inflow_ids, all_open))
     base = np.full(len(network.inflow_ids), open_bound)
     if not solver.optimize() > ZERO_GROWTH:
         raise SolverError(f"model '{network.name}' cannot grow even with every inflow open")
@@ -325,114 +279,20 @@ def find_essential_inflows(
     return out
 
 
-def cobra_exchange_bounds(
-    network: Network,
-    medium_ids: list[str],
-    values: np.ndarray,
-    open_inflows: dict[str, float] | None = None,
-) -> dict[str, float]:
+def cobra_exchange_bounds(problem: FluxProblem, values: np.ndarray) -> dict[str, float]:
     """Lower bounds of the *original* exchanges that reproduce a kinflux medium in COBRApy.
 
-    Inflows in ``medium_ids`` get ``-value``, ``open_inflows`` get ``-bound``, every other
-    exchange is closed for uptake (lower bound 0). Use as::
+    Inflows in ``problem.medium_ids`` get ``-value``, open inflows get ``-bound``, every
+    other exchange is closed for uptake (lower bound 0). Use as::
 
         with model:
-            for rid, lb in cobra_exchange_bounds(net, ids, x, open_inflows).items():
+            for rid, lb in cobra_exchange_bounds(problem, x).items():
                 model.reactions.get_by_id(rid).lower_bound = lb
     """
-    bounds = {rid: 0.0 for rid in network.exchange_ids}
-    for rid, val in (open_inflows or {}).items():
+    medium_ids = problem.medium_ids
+    bounds = {rid: 0.0 for rid in problem.network.exchange_ids}
+    for rid, val in (problem.open_inflows or {}).items():
         bounds[rid.removesuffix("_i")] = -float(val)
     for rid, val in zip(medium_ids, np.asarray(values, dtype=float), strict=True):
         bounds[rid.removesuffix("_i")] = -float(val)
     return bounds
-
-
-def find_blocked_reactions(
-    network: Network,
-    medium_ids: list[str],
-    open_inflows: dict[str, float] | None = None,
-    bound: float = DEFAULT_BOUND,
-) -> list[str]:
-    """Split reactions that carry no net flux in any medium over ``medium_ids``.
-
-    The medium inflows are opened to ``bound`` (mmol/gDW/h), the inflows in
-    ``open_inflows`` to their values and every other inflow is closed (``None``: the
-    network's own bounds for them), as in :class:`FluxSolver`. Split reaction ``j`` is
-    blocked when its net flux ``V_j - V_partner`` (``partner``: the other direction of
-    the same original reaction, if any) cannot be positive; the futile pair
-    ``V_for = V_rev`` does not count. Instead of two LPs per reaction (flux variability
-    analysis), each LP maximizes ``sum_j min(V_j - V_partner, 1)`` over the reactions
-    not yet seen active, and repeats until it activates none. An original reaction is
-    blocked (COBRApy's ``find_blocked_reactions``) when all its split parts are.
-
-    Returns:
-        Blocked split reaction ids, in network order.
-    """
-    import highspy
-    import scipy.sparse as sp
-
-    n, m = network.n_reactions, network.n_metabolites
-    upper = network.inflow_upper_bounds(open_inflows)
-    upper[network.indices(list(medium_ids))] = bound
-    lower = network.lower_bounds.astype(np.float64)
-    partner = np.arange(n)
-    by_original: dict[str, list[int]] = {}
-    for j, sr in enumerate(network.reactions):
-        by_original.setdefault(sr.original_id, []).append(j)
-    for parts in by_original.values():
-        if len(parts) == 2:
-            partner[parts[0]], partner[parts[1]] = parts[1], parts[0]
-    paired = partner != np.arange(n)
-    eye = sp.identity(n, format="csr")  # rows t_j - V_j <= 0
-    A = sp.vstack(
-        [sp.hstack([sp.csr_matrix(network.S), sp.csr_matrix((m, n))]), sp.hstack([-eye, eye])]
-    )
-    h = _sparse_lp(
-        A,
-        np.concatenate([np.zeros(n), np.ones(n)]),
-        (
-            np.concatenate([lower, np.zeros(n)]),
-            np.concatenate([np.maximum(upper, lower), np.ones(n)]),
-        ),
-        (np.concatenate([np.zeros(m), np.full(n, -highspy.kHighsInf)]), np.zeros(m + n)),
-        maximize=True,
-    )
-    t_idx = np.arange(n, 2 * n, dtype=np.int32)
-
-    def solve() -> np.ndarray:
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(
-                f"model '{network.name}' has no feasible flux distribution with the medium "
-                "inflows open; check the medium ids and the reaction bounds"
-            )
-        return np.asarray(h.getSolution().col_value[:n])
-
-    # 1. reactions that can carry any flux: repeat max sum_j min(V_j, 1) over the
-    #    reactions not yet seen active (a futile pair V_for = V_rev counts here)
-    candidate = upper > 0
-    proven = np.zeros(n, dtype=bool)  # net flux V_j - V_partner > 0 seen
-    while True:
-        h.changeColsBounds(n, t_idx, np.zeros(n), candidate.astype(np.float64))
-        v = solve()
-        proven |= v - v[partner] * paired > 1e-9
-        active = candidate & (v > 1e-9)
-        if not active.any():
-            break
-        candidate &= ~active
-    blocked = candidate | (upper <= 0)
-    # 2. reversible pairs whose net flux was never seen positive: one LP per direction
-    h.changeColsBounds(n, t_idx, np.zeros(n), np.zeros(n))
-    for j in np.flatnonzero(paired & ~blocked & ~proven):
-        if proven[j]:
-            continue
-        cost = np.zeros(2 * n)
-        cost[j], cost[partner[j]] = 1.0, -1.0
-        h.changeColsCost(2 * n, np.arange(2 * n, dtype=np.int32), cost)
-        v = solve()
-        proven |= v - v[partner] * paired > 1e-9
-        if not proven[j]:
-            blocked[j] = True
-
-    return [network.reaction_ids[j] for j in np.flatnonzero(blocked)]

@@ -28,28 +28,26 @@ import torch
 from torch import nn
 
 from kinflux import KinfluxError
-from kinflux.flux.network import Network
+from kinflux.flux.problem import MODES, FluxProblem, check_mode
 from kinflux.flux.sparse import SparseMap
 
-__all__ = ["Constraints", "Residuals", "LayerError", "residuals", "mechanistic_loss", "MODES"]
-
-MODES = ("UB", "EB")
+__all__ = [
+    "Constraints",
+    "Residuals",
+    "LayerError",
+    "residuals",
+    "mechanistic_loss",
+    "MODES",
+    "check_mode",
+]
 
 
 class LayerError(KinfluxError):
     """A mechanistic layer or loss got inconsistent arguments."""
 
 
-def check_mode(mode: str) -> str:
-    """Upper-case ``mode`` and check it is ``UB`` or ``EB``."""
-    m = str(mode).upper()
-    if m not in MODES:
-        raise LayerError(f"mode must be 'UB' or 'EB', got '{mode}'")
-    return m
-
-
 class Constraints(nn.Module):
-    """Constraint data of a split network for media over ``medium_ids``.
+    """Constraint data of a flux problem: its network for media over its ``medium_ids``.
 
     Buffers (move with ``.to(device, dtype)``):
         S_map: sparse ``(n_metabolites, n_reactions)`` stoichiometry (:class:`SparseMap`;
@@ -61,11 +59,16 @@ class Constraints(nn.Module):
         objective: ``(n_reactions,)`` objective coefficients (growth).
 
     Args:
-        network: the split network.
-        medium_ids: inflow ids of the medium vector's columns.
-        open_inflows: ``None`` keeps the network bounds of inflows outside the medium;
-            a dict ``{id: bound}`` keeps those open and closes all other inflows (the
-            convention of :class:`kinflux.flux.fba.FluxSolver`).
+        problem: network, medium ids (the medium vector's columns) and open inflows
+            (``None``: the network bounds of inflows outside the medium; a dict
+            ``{id: bound}``: those open, every other inflow closed).
+
+    Example:
+        >>> from kinflux.flux.network import Network
+        >>> net = Network.load("e_coli_core")
+        >>> c = Constraints(FluxProblem(net, ["EX_glc__D_e_i"], {}))
+        >>> c.n_metabolites, c.n_reactions, c.n_medium
+        (72, 154, 1)
     """
 
     medium_index: torch.Tensor
@@ -73,24 +76,14 @@ class Constraints(nn.Module):
     upper: torch.Tensor
     objective: torch.Tensor
 
-    def __init__(
-        self,
-        network: Network,
-        medium_ids: list[str],
-        open_inflows: dict[str, float] | None = None,
-    ) -> None:
+    def __init__(self, problem: FluxProblem) -> None:
         super().__init__()
+        network = problem.network
         self.network_name = network.name
-        self.medium_ids = list(medium_ids)
-        if len(set(self.medium_ids)) != len(self.medium_ids):
-            raise LayerError("medium_ids contains duplicates")
-        inflows = set(network.inflow_ids)
-        bad = [r for r in self.medium_ids if r not in inflows]
-        if bad:
-            raise LayerError(f"medium ids {bad[:3]} are not inflows of model '{network.name}'")
+        self.medium_ids = list(problem.medium_ids)
         med = network.indices(self.medium_ids)
         lower = network.lower_bounds.astype(np.float64).copy()
-        upper = network.inflow_upper_bounds(open_inflows)
+        upper = problem.inflow_upper_bounds()
         lower[med] = 0.0
         upper[med] = 0.0  # replaced by x
         self.n_metabolites, self.n_reactions = network.S.shape

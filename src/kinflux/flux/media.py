@@ -22,11 +22,15 @@ import pandas as pd
 from kinflux import KinfluxError
 from kinflux.flux.network import Network
 
-__all__ = ["MediumGuide", "MediumError"]
+__all__ = ["MediumGuide", "MediumError", "GuideWarning"]
 
 
 class MediumError(KinfluxError):
     """A medium guide is malformed or does not fit the network."""
+
+
+class GuideWarning(UserWarning):
+    """A guide overrides the model's own exchange bounds."""
 
 
 @dataclass
@@ -56,7 +60,16 @@ class MediumGuide:
         try:
             df = pd.read_csv(p, index_col=0)
         except Exception as exc:
-            raise MediumError(f"{p}: not a readable CSV ({exc})") from exc
+            raise MediumError(
+                f"{p}: not a readable CSV ({exc}); a guide has rows 'level', 'max_value', "
+                "'ratio_drawing' and one column per inflow id"
+            ) from None
+        if df.shape[1] == 0:
+            raise MediumError(f"{p}: no inflow columns; add one column per inflow id")
+        dup = sorted({str(c).split(".")[0] for c in df.columns if "." in str(c)})
+        dup = [c for c in dup if c in {str(x) for x in df.columns}]
+        if dup:
+            raise MediumError(f"{p}: column(s) {', '.join(dup)} appear twice; keep one")
         missing = [row for row in ("level", "max_value", "ratio_drawing") if row not in df.index]
         if missing:
             raise MediumError(
@@ -67,15 +80,25 @@ class MediumGuide:
         try:
             levels = df.loc["level"].astype(float).to_numpy()
             max_values = df.loc["max_value"].astype(float).to_numpy()
-        except ValueError as exc:
-            raise MediumError(f"{p}: 'level' and 'max_value' must be numbers ({exc})") from exc
+        except (ValueError, TypeError) as exc:
+            raise MediumError(f"{p}: 'level' and 'max_value' must be numbers ({exc})") from None
         bad = [c for c, lv in zip(cols, levels, strict=True) if not (lv >= 1 and lv == int(lv))]
         if bad:
             raise MediumError(f"{p}: level must be an integer >= 1 for {', '.join(bad)}")
-        neg = [c for c, mv in zip(cols, max_values, strict=True) if not mv >= 0]
+        neg = [
+            c for c, mv in zip(cols, max_values, strict=True) if not (mv >= 0 and np.isfinite(mv))
+        ]
         if neg:
-            raise MediumError(f"{p}: max_value must be >= 0 for {', '.join(neg)}")
-        ratio = float(pd.to_numeric(df.loc["ratio_drawing"], errors="coerce").dropna().iloc[0])
+            raise MediumError(
+                f"{p}: max_value must be a finite number >= 0 (mmol/gDW/h) for {', '.join(neg)}"
+            )
+        ratios = pd.to_numeric(df.loc["ratio_drawing"], errors="coerce").dropna()
+        if ratios.empty:
+            raise MediumError(
+                f"{p}: row 'ratio_drawing' has no number; put the drawing probability "
+                "(in [0, 1]) in its first column"
+            )
+        ratio = float(ratios.iloc[0])
         if not 0.0 <= ratio <= 1.0:
             raise MediumError(f"{p}: ratio_drawing must be in [0, 1], got {ratio}")
         return cls(cols, levels.astype(int), max_values, ratio, source=str(p))
@@ -104,6 +127,20 @@ class MediumGuide:
                     f"{self.source}: exchange '{rid}' is not an inflow of model "
                     f"'{network.name}'.{hint} Remove the column or use a guide made for this model."
                 )
+
+    def bound_changes(self, network: Network) -> list[str]:
+        """Where drawn media override the model's own inflow bounds (for a warning).
+
+        Returns one text per inflow whose guide ``max_value`` exceeds the model's upper
+        bound (mmol/gDW/h); inflows outside the guide are closed or kept open as the
+        training set's ``open_inflows`` say.
+        """
+        out = []
+        for rid, mv in zip(self.inflow_ids, self.max_values, strict=True):
+            ub = float(network.upper_bounds[network.index(rid)])
+            if mv > ub + 1e-12:
+                out.append(f"{rid} (model {ub:g}, guide {mv:g})")
+        return out
 
     def draw(
         self,
@@ -137,8 +174,29 @@ class MediumGuide:
 
     def base_media_from_csv(self, path: str | os.PathLike) -> np.ndarray:
         """Experimental media (e.g. ``iML1515_EXP.csv``) as 0/1 rows over this guide's ids."""
-        df = pd.read_csv(path)
+        p = Path(path)
+        if not p.is_file():
+            raise MediumError(f"experimental media file {p} not found")
+        try:
+            df = pd.read_csv(p)
+        except Exception as exc:
+            raise MediumError(f"{p}: not a readable CSV ({exc})") from None
         missing = [c for c in self.inflow_ids if c not in df.columns]
         if missing:
-            raise MediumError(f"{path}: lacks guide column(s) {', '.join(missing[:5])}")
-        return (df[self.inflow_ids].to_numpy(dtype=float) > 0).astype(float)
+            raise MediumError(
+                f"{p}: lacks guide column(s) {', '.join(missing[:5])}; it needs one 0/1 "
+                "column per inflow id of the guide"
+            )
+        if df.empty:
+            raise MediumError(f"{p}: no media (the table has no rows)")
+        try:
+            values = df[self.inflow_ids].to_numpy(dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise MediumError(f"{p}: non-numeric presence values ({exc}); use 0 or 1") from None
+        if not np.isfinite(values).all():
+            r, c = np.argwhere(~np.isfinite(values))[0]
+            raise MediumError(
+                f"{p}: missing or non-finite value at row {int(r)}, column "
+                f"{self.inflow_ids[c]}; use 0 or 1"
+            )
+        return (values > 0).astype(float)

@@ -127,6 +127,7 @@ class Network:
     def __init__(self, model: cobra.Model, name: str | None = None) -> None:
         self.model = model
         self.name = name or model.id or "model"
+        _check_model(model, self.name)
         self.metabolite_ids: list[str] = [m.id for m in model.metabolites]
         self.original_reaction_ids: list[str] = [r.id for r in model.reactions]
         exchanges = {r.id for r in model.exchanges}
@@ -193,8 +194,6 @@ class Network:
         if name is None and isinstance(source, str | os.PathLike) and str(source) in BUNDLED_MODELS:
             name = str(source)
         return cls(model, name=name)
-
-    from_cobra = load
 
     def inflow_upper_bounds(self, open_inflows: dict[str, float] | None = None) -> np.ndarray:
         """Upper bounds ``(n_reactions,)`` (mmol/gDW/h) with only ``open_inflows`` open.
@@ -297,22 +296,6 @@ class Network:
             M[idx[sr.original_id], j] = sr.direction
         return M
 
-    def selection(self, reaction_ids: list[str]) -> np.ndarray:
-        """0/1 matrix ``(len(reaction_ids), n_reactions)`` picking those fluxes (``P_in``)."""
-        P = np.zeros((len(reaction_ids), self.n_reactions))
-        P[np.arange(len(reaction_ids)), self.indices(reaction_ids)] = 1.0
-        return P
-
-    def internal_balance(self, inflow_ids: list[str]) -> np.ndarray:
-        """``S_int``: ``S`` with the columns of the given (medium) inflows zeroed.
-
-        Used by the upper-bound solver, where medium uptakes are bounded separately and
-        the remaining mass balance is ``S_int v = 0``. Shape ``(n_metabolites, n_reactions)``.
-        """
-        S_int = self.S.copy()
-        S_int[:, self.indices(inflow_ids)] = 0.0
-        return S_int
-
     def tensors(
         self, dtype: torch.dtype | None = None, device: str | torch.device | None = None
     ) -> dict[str, torch.Tensor]:
@@ -329,16 +312,6 @@ class Network:
             "upper": self.upper_bounds,
         }
         return {k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in arrays.items()}
-
-    def sparse_S(self, dtype: torch.dtype | None = None, device: str | None = None) -> torch.Tensor:
-        """``S`` as a sparse COO torch tensor (for genome-scale networks)."""
-        import torch
-
-        return (
-            torch.as_tensor(self.S, dtype=dtype or torch.get_default_dtype())
-            .to_sparse()
-            .to(device or "cpu")
-        )
 
     @cached_property
     def hash(self) -> str:
@@ -388,6 +361,34 @@ class Network:
             f"{self.n_reactions} split reactions from {len(self.original_reaction_ids)}, "
             f"{len(self.inflow_ids)} inflows)"
         )
+
+
+def _check_model(model: cobra.Model, name: str) -> None:
+    """Refuse what the split form cannot represent faithfully (named, with the fix)."""
+    import math
+
+    if len(model.reactions) == 0:
+        raise NetworkError(f"model '{name}' has no reactions; is this the right file?")
+    if getattr(model, "objective_direction", "max") == "min":
+        raise NetworkError(
+            f"model '{name}' minimises its objective, but kinflux maximises growth; set "
+            "the objective direction to 'max' (model.objective_direction = 'max') or use "
+            "a model whose objective is a growth (biomass) reaction"
+        )
+    for r in model.reactions:
+        lb, ub = float(r.lower_bound), float(r.upper_bound)
+        if math.isnan(lb) or math.isnan(ub):
+            raise NetworkError(f"model '{name}': reaction '{r.id}' has a NaN bound; fix it")
+        if lb > ub:
+            raise NetworkError(
+                f"model '{name}': reaction '{r.id}' has lower bound {lb} > upper bound {ub}"
+            )
+        for m, coef in r.metabolites.items():
+            if not math.isfinite(float(coef)):
+                raise NetworkError(
+                    f"model '{name}': reaction '{r.id}' has a non-finite coefficient "
+                    f"({coef}) for metabolite '{m.id}'; fix the stoichiometry"
+                )
 
 
 def _objective_coefficients(model: cobra.Model) -> dict:

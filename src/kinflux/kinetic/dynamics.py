@@ -8,7 +8,9 @@ slowest mode is at least ~3x faster than a doubling time of ~0.83 h); use
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,6 +18,7 @@ from scipy.integrate import solve_ivp
 
 from kinflux import KinfluxError
 from kinflux.kinetic.model import KineticModel
+from kinflux.progress import ProgressArg, progress_bar
 
 __all__ = [
     "LAMBDA_MAX_THRESHOLD",
@@ -38,23 +41,26 @@ def _balance(J: torch.Tensor, sweeps: int = 8) -> torch.Tensor:
     batched, simultaneous (Jacobi-style) Osborne scaling first brings them to ~1e-8.
     Factors are powers of two, so the similarity is exact in floating point and the
     eigenvalues are unchanged; rows/columns with a zero off-diagonal norm are left alone.
+
+    The sweeps only update the scaling vector ``d``: with ``A = |J|`` (zero diagonal)
+    the row and column norms of ``D^-1 A D`` are ``(A d) / d`` and ``(A^T d^-1) d``, two
+    batched matrix-vector products per sweep; ``J`` is scaled once at the end.
     """
     if J.shape[-1] < 2 or not J.dtype.is_floating_point:
         return J
-    B = J
+    A = J.abs()
+    A.diagonal(dim1=-2, dim2=-1).zero_()
+    At = A.transpose(-1, -2)
+    d = torch.ones(J.shape[:-1], dtype=J.dtype, device=J.device)
     for _ in range(sweeps):
-        A = B.abs()
-        A.diagonal(dim1=-2, dim2=-1).zero_()
-        c = A.sum(dim=-2)
-        r = A.sum(dim=-1)
+        r = (A @ d.unsqueeze(-1)).squeeze(-1) / d
+        c = (At @ d.reciprocal().unsqueeze(-1)).squeeze(-1) * d
         ok = (c > 0) & (r > 0) & torch.isfinite(c) & torch.isfinite(r)
         e = torch.where(ok, torch.round(0.5 * torch.log2(torch.where(ok, r / c, 1.0))), 0.0)
         if not bool((e != 0).any()):
             break
-        f = torch.exp2(e)
-        B = B * f[..., None, :]
-        B.div_(f[..., :, None])
-    return B
+        d = d * torch.exp2(e)
+    return J * d[..., None, :] / d[..., :, None]
 
 
 def eigenvalues(J: torch.Tensor) -> torch.Tensor:
@@ -115,12 +121,27 @@ def perturb_state(
 @dataclass
 class Trajectory:
     """ODE solutions: ``t`` ``(n_times,)`` h; ``x`` ``(batch, n_times, n_variables)`` uM;
-    ``success`` per model."""
+    ``success`` per model (False for a solver failure, a non-finite state or a timeout);
+    ``messages`` per model; ``seconds`` wall time per model."""
 
     t: np.ndarray
     x: np.ndarray
     success: list[bool]
     messages: list[str]
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[int]:
+        """Indices of the trajectories that failed."""
+        return [i for i, ok in enumerate(self.success) if not ok]
+
+
+class _Timeout(Exception):
+    """Raised from the right-hand side when a trajectory exceeds its wall-time limit."""
+
+
+class _NonFinite(Exception):
+    """Raised from the right-hand side when dx/dt is not finite."""
 
 
 def integrate(
@@ -133,6 +154,8 @@ def integrate(
     rtol: float = 1e-6,
     atol: float | None = None,
     atol_scale: float = 1e-9,
+    max_seconds: float = 60.0,
+    progress: ProgressArg = False,
 ) -> Trajectory:
     """Integrate each model of a batch with SciPy (``BDF``/``LSODA``/``Radau``) and the
     analytic reduced Jacobian.
@@ -141,67 +164,140 @@ def integrate(
     ``d x_ind/dt = dxdt(L x_ind + offset)[independent]`` and the exact reduced Jacobian
     ``(n_independent, n_independent)`` h^-1 of :meth:`KineticModel.jacobian`; the
     dependent variables follow from the moiety totals of ``x0`` (so conservation holds
-    exactly). ``x0``: ``(batch, n_variables)`` uM; ``params``: ``(batch, n_params)`` or
-    ``(n_params,)``; ``t_end`` in h.
+    exactly).
 
-    Tolerances: ``rtol`` (relative) and a per-species absolute tolerance (uM), by
-    default ``atol_scale * |x0_ind|`` so that species spanning 1e-4..1e4 uM are all
-    resolved; a float ``atol`` overrides it for every species. Strain-scale models are
-    very stiff (eigenvalues down to ~-3e10 h^-1): use ``BDF`` or ``LSODA``.
+    Args:
+        model: the kinetic model.
+        x0: ``(batch, n_variables)`` initial states, uM.
+        params: ``(batch, n_params)`` or ``(n_params,)``, all finite.
+        t_end: end time, h (> 0).
+        n_times: output times (>= 2), evenly spaced in ``[0, t_end]``.
+        method: ``BDF``, ``LSODA`` or ``Radau`` (strain-scale models are very stiff:
+            eigenvalues down to ~-3e10 h^-1).
+        rtol: relative tolerance.
+        atol: absolute tolerance (uM) for every species; default
+            ``atol_scale * |x0_ind|`` so species spanning 1e-4..1e4 uM are all resolved.
+        atol_scale: see ``atol``.
+        max_seconds: wall-time limit per trajectory, s; a trajectory that exceeds it
+            stops and is reported as failed ("timed out").
+        progress: a bar over trajectories (True), a callback, or False.
 
-    An initial state with a non-positive concentration (e.g. a large perturbation that
-    drives a dependent moiety member below zero) is not integrated: its trajectory is
-    NaN, ``success`` False and the message names the offending variables.
+    Returns:
+        A :class:`Trajectory`. A failed trajectory (non-positive initial state, solver
+        failure, non-finite dx/dt or state, timeout) is NaN, ``success`` False, and its
+        message says why.
     """
     if method not in ("BDF", "LSODA", "Radau"):
         raise KinfluxError(f"integration method {method!r}: use BDF, LSODA or Radau")
-    if not t_end > 0:
-        raise KinfluxError(f"t_end must be positive (h), got {t_end}")
+    if not (math.isfinite(t_end) and t_end > 0):
+        raise KinfluxError(f"t_end must be a positive number of hours, got {t_end}")
+    if not (max_seconds > 0):
+        raise KinfluxError(f"max_seconds must be > 0, got {max_seconds}")
+    if n_times < 2:
+        raise KinfluxError(f"n_times must be >= 2, got {n_times}")
     x0 = x0.reshape(-1, model.n_variables).to(torch.float64)
     params = params.reshape(-1, model.n_params).to(torch.float64).expand(x0.shape[0], -1)
-    if torch.isnan(params).any():
-        bad = [model.parameter_names[i] for i in torch.isnan(params).any(0).nonzero().flatten()]
-        raise KinfluxError(f"parameters {bad[:5]} are unknown (NaN); set them before integrating")
+    if not torch.isfinite(params).all():
+        bad = [
+            model.parameter_names[i] for i in (~torch.isfinite(params)).any(0).nonzero().flatten()
+        ]
+        raise KinfluxError(
+            f"parameters {bad[:5]} are unknown or not finite; set them before integrating"
+        )
     t_eval = np.linspace(0.0, t_end, n_times)
-    xs, ok, msgs = [], [], []
+    xs, ok, msgs, secs = [], [], [], []
+    with progress_bar(x0.shape[0], "integrations", progress) as bar:
+        for b in range(x0.shape[0]):
+            t0 = time.perf_counter()
+            ys, success, message = _one(
+                model,
+                x0[b],
+                params[b : b + 1],
+                t_end,
+                t_eval,
+                method,
+                rtol,
+                atol,
+                atol_scale,
+                max_seconds,
+            )
+            tot = model.moiety_totals(x0[b : b + 1])
+            xfull = model.full_state(torch.from_numpy(ys), tot.expand(n_times, -1)).numpy()
+            xs.append(xfull)
+            ok.append(success)
+            msgs.append(message)
+            secs.append(time.perf_counter() - t0)
+            bar.advance(ok=sum(ok))
+    return Trajectory(t=t_eval, x=np.stack(xs), success=ok, messages=msgs, seconds=secs)
+
+
+def _one(
+    model: KineticModel,
+    x0: torch.Tensor,
+    p: torch.Tensor,
+    t_end: float,
+    t_eval: np.ndarray,
+    method: str,
+    rtol: float,
+    atol: float | None,
+    atol_scale: float,
+    max_seconds: float,
+) -> tuple[np.ndarray, bool, str]:
+    """One trajectory of the independent variables, ``(n_times, n_independent)``."""
     ind = model.independent_idx
-    for b in range(x0.shape[0]):
-        nonpos = (~(x0[b] > 0)).nonzero().flatten().tolist()
-        if nonpos:
-            names = [model.variables[i] for i in nonpos]
-            xs.append(np.full((n_times, model.n_variables), np.nan))
-            ok.append(False)
-            msgs.append(
+    n_times = len(t_eval)
+    nan = np.full((n_times, len(ind)), np.nan)
+    nonpos = (~(x0 > 0)).nonzero().flatten().tolist()
+    if nonpos:
+        names = [model.variables[i] for i in nonpos]
+        return (
+            nan,
+            False,
+            (
                 f"initial state has non-positive concentrations {names[:5]}; not integrated "
                 "(use a smaller perturbation)"
-            )
-            continue
-        p = params[b : b + 1]
-        tot = model.moiety_totals(x0[b : b + 1])
+            ),
+        )
+    tot = model.moiety_totals(x0[None])
+    deadline = time.perf_counter() + max_seconds
 
-        def full(y: np.ndarray, tot: torch.Tensor = tot) -> torch.Tensor:
-            return model.full_state(torch.from_numpy(np.ascontiguousarray(y))[None], tot)
+    def full(y: np.ndarray) -> torch.Tensor:
+        return model.full_state(torch.from_numpy(np.ascontiguousarray(y))[None], tot)
 
-        def rhs(t: float, y: np.ndarray, p: torch.Tensor = p, full=full) -> np.ndarray:
-            return model.dxdt(full(y), p)[0, ind].numpy()
+    def rhs(t: float, y: np.ndarray) -> np.ndarray:
+        if time.perf_counter() > deadline:
+            raise _Timeout
+        f = model.dxdt(full(y), p)[0, ind].numpy()
+        if not np.isfinite(f).all():
+            raise _NonFinite(t)
+        return f
 
-        def jac(t: float, y: np.ndarray, p: torch.Tensor = p, full=full) -> np.ndarray:
-            return model.jacobian(full(y), p, reduced=True)[0].numpy()
+    def jac(t: float, y: np.ndarray) -> np.ndarray:
+        if time.perf_counter() > deadline:
+            raise _Timeout
+        return model.jacobian(full(y), p, reduced=True)[0].numpy()
 
-        y0 = x0[b, ind].numpy().copy()
-        tol = atol_scale * np.abs(y0) if atol is None else float(atol)
-        try:
-            sol = solve_ivp(
-                rhs, (0.0, t_end), y0, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=tol
-            )
-            success, message = bool(sol.success), str(sol.message)
-            ys = np.full((n_times, len(ind)), np.nan)
-            ys[: sol.y.shape[1]] = sol.y.T
-        except (ValueError, RuntimeError, FloatingPointError) as exc:
-            success, message = False, f"solver error: {exc}"
-            ys = np.full((n_times, len(ind)), np.nan)
-        xfull = model.full_state(torch.from_numpy(ys), tot.expand(n_times, -1)).numpy()
-        xs.append(xfull)
-        ok.append(success)
-        msgs.append(message)
-    return Trajectory(t=t_eval, x=np.stack(xs), success=ok, messages=msgs)
+    y0 = x0[ind].numpy().copy()
+    tol = atol_scale * np.abs(y0) if atol is None else float(atol)
+    try:
+        sol = solve_ivp(
+            rhs, (0.0, t_end), y0, method=method, t_eval=t_eval, jac=jac, rtol=rtol, atol=tol
+        )
+    except _Timeout:
+        return nan, False, f"timed out after {max_seconds:g} s (raise --max-seconds)"
+    except _NonFinite as exc:
+        return (
+            nan,
+            False,
+            (
+                f"dx/dt is not finite at t = {exc.args[0]:.3g} h; check the parameters "
+                "(Km, vmax, Keq must be finite and > 0)"
+            ),
+        )
+    except (ValueError, RuntimeError, FloatingPointError, ZeroDivisionError) as exc:
+        return nan, False, f"solver error: {exc}"
+    ys = np.full((n_times, len(ind)), np.nan)
+    ys[: sol.y.shape[1]] = sol.y.T
+    if sol.success and not np.isfinite(ys).all():
+        return ys, False, "the solution is not finite"
+    return ys, bool(sol.success), str(sol.message)

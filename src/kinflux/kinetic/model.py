@@ -40,121 +40,20 @@ valid choice, otherwise SKiMpy's rule (pivot columns of the reduced row echelon 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
-from scipy.linalg import null_space
 
 from kinflux import KinfluxError
+from kinflux.kinetic.elasticities import SEPARABLE, separable_elasticities
 from kinflux.kinetic.ratelaws import (
-    MECHANISMS,
-    MOD_DSM,
-    MOD_FOSM,
-    MODIFIERS,
-    SEPARABLE,
-    PackedGroup,
     group_rates,
-    separable_elasticities,
 )
+from kinflux.kinetic.reaction import KineticModelError, ReactionSpec
 
 __all__ = ["KineticModel", "ReactionSpec", "KineticModelError"]
-
-_MECH_PARAMS = {
-    "ReversibleMichaelisMenten": ("vmax_forward", "k_equilibrium"),
-    "Convenience": ("vmax_forward", "k_equilibrium"),
-    "IrrevMichaelisMenten": ("vmax_forward",),
-    "RevMassaction": ("vmax_forward", "k_equilibrium"),
-    "H1GeneralizedReversibleHill": ("vmax_forward", "k_equilibrium"),
-    "UniBiReversibleHill": ("vmax_forward", "k_equilibrium", "hill_coefficient"),
-    "BiUniReversibleHill": ("vmax_forward", "k_equilibrium", "hill_coefficient"),
-}
-_NO_KM = ("RevMassaction",)
-_NO_PRODUCT_KM = ("IrrevMichaelisMenten",)
-_FIXED_ARITY = {"UniBiReversibleHill": (1, 2), "BiUniReversibleHill": (2, 1)}
-
-
-class KineticModelError(KinfluxError):
-    """A kinetic model file cannot be loaded (names the file, reaction and fix)."""
-
-
-@dataclass
-class ReactionSpec:
-    """One reaction as read from YAML.
-
-    ``substrates``/``products``: ``(slot, species, |stoichiometry|)`` in slot order;
-    ``modifiers``: ``(class, species, signed stoichiometry)``.
-    """
-
-    name: str
-    mechanism: str
-    substrates: list[tuple[str, str, float]]
-    products: list[tuple[str, str, float]]
-    modifiers: list[tuple[str, str, float]] = field(default_factory=list)
-
-    def parameter_kinds(self) -> list[str]:
-        """Parameter kinds of the rate law (without the ``_<reaction>`` suffix)."""
-        kinds = list(_MECH_PARAMS[self.mechanism])
-        if self.mechanism not in _NO_KM:
-            kinds += [f"km_{slot}" for slot, _, _ in self.substrates]
-            if self.mechanism not in _NO_PRODUCT_KM:
-                kinds += [f"km_{slot}" for slot, _, _ in self.products]
-        return kinds
-
-
-def _slot_key(slot: str) -> int:
-    digits = re.findall(r"\d+", slot)
-    return int(digits[0]) if digits else 0
-
-
-def _parse_reaction(path: Path, name: str, rd: dict) -> ReactionSpec:
-    mech = dict(rd.get("mechanism") or {})
-    cls = mech.pop("class", None)
-    if cls not in MECHANISMS:
-        raise KineticModelError(
-            f"{path}: reaction '{name}' uses mechanism class '{cls}', which kinflux does not "
-            f"implement; supported: {', '.join(MECHANISMS)}. Change the mechanism or add "
-            "the rate law to kinflux.kinetic.ratelaws."
-        )
-    if rd.get("enzyme") is not None:
-        raise KineticModelError(
-            f"{path}: reaction '{name}' has an explicit enzyme ('{rd['enzyme']}'); kinflux "
-            "supports vmax_forward parameterizations only (enzyme: null)."
-        )
-    stoich = mech.pop("mechanism_stoichiometry", None) or {}
-    subs, prods = [], []
-    for slot, species in mech.items():
-        if slot.startswith("substrate"):
-            subs.append((slot, str(species), abs(float(stoich.get(slot, -1.0)))))
-        elif slot.startswith("product"):
-            prods.append((slot, str(species), abs(float(stoich.get(slot, 1.0)))))
-        else:
-            raise KineticModelError(
-                f"{path}: reaction '{name}': unexpected mechanism entry '{slot}' for {cls}"
-            )
-    subs.sort(key=lambda t: _slot_key(t[0]))
-    prods.sort(key=lambda t: _slot_key(t[0]))
-    if cls in _FIXED_ARITY and (len(subs), len(prods)) != _FIXED_ARITY[cls]:
-        raise KineticModelError(
-            f"{path}: reaction '{name}': {cls} needs {_FIXED_ARITY[cls]} substrates/products, "
-            f"got {len(subs)}/{len(prods)}"
-        )
-    mods = []
-    for mname, md in (rd.get("modifiers") or {}).items():
-        mcls = md.get("class")
-        if mcls not in MODIFIERS:
-            raise KineticModelError(
-                f"{path}: reaction '{name}', modifier '{mname}' has class '{mcls}', which "
-                f"kinflux does not implement; supported: {', '.join(MODIFIERS)}."
-            )
-        ms = md.get("mechanism_stoichiometry", 0.0)
-        ms = ms.get("small_molecule", 0.0) if isinstance(ms, dict) else ms
-        mods.append((mcls, str(md["small_molecule"]), float(ms)))
-    return ReactionSpec(name, cls, subs, prods, mods)
 
 
 class KineticModel:
@@ -210,42 +109,14 @@ class KineticModel:
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_yaml(cls, path: str | Path, small_molecules: str = "dynamic") -> KineticModel:
-        """Load a SKiMpy YAML model (``reactions``, ``reactants``, ``parameters``, ...)."""
-        p = Path(path)
-        if not p.exists():
-            raise KineticModelError(
-                f"{p}: no such kinetic model file; bundled ones are reachable with "
-                "kinflux.datasets.kinetic_model_path('varma_strain_1') etc."
-            )
-        try:
-            d = yaml.safe_load(p.read_text())
-        except yaml.YAMLError as exc:
-            raise KineticModelError(f"{p}: not valid YAML ({exc})") from exc
-        if not isinstance(d, dict) or "reactions" not in d:
-            raise KineticModelError(f"{p}: no 'reactions' section; is it a SKiMpy model file?")
-        reactions = [_parse_reaction(p, n, rd) for n, rd in (d.get("reactions") or {}).items()]
-        reactants = d.get("reactants") or {}
-        comps = {k: (v or {}).get("compartment") for k, v in reactants.items()}
-        boundary = []
-        for bname, bc in (d.get("boundary_conditions") or {}).items():
-            if bc.get("class") != "ConstantConcentration":
-                raise KineticModelError(
-                    f"{p}: boundary condition '{bname}' has class '{bc.get('class')}'; only "
-                    "ConstantConcentration is supported."
-                )
-            boundary.append(str(bc["reactant"]))
-        dep = list((d.get("dependent_reactants") or {}).keys()) or None
-        return cls(
-            name=str(d.get("name", p.stem)),
-            species=list(reactants.keys()),
-            compartments=comps,
-            reactions=reactions,
-            boundary=boundary,
-            defaults=d.get("parameters") or {},
-            dependent_hint=dep,
-            small_molecules=small_molecules,
-            source=str(p),
-        )
+        """Load a SKiMpy YAML model (:func:`kinflux.kinetic.io.skimpy_yaml.read_skimpy_yaml`).
+
+        Raises:
+            KineticModelError: naming the file, the reaction or parameter, and the fix.
+        """
+        from kinflux.kinetic.io.skimpy_yaml import read_skimpy_yaml
+
+        return cls(**read_skimpy_yaml(path), small_molecules=small_molecules)
 
     def _build_parameters(self, defaults: dict[str, float | None]) -> None:
         names: list[str] = []
@@ -272,6 +143,11 @@ class KineticModel:
             v = defaults.get(n)
             if v is None and k == "volume":
                 v = 1.0
+            if v is not None and not (math.isfinite(float(v)) and float(v) > 0):
+                raise KineticModelError(
+                    f"{self.source}: parameter '{n}' ({k}) is {v!r}; it must be a finite "
+                    "number > 0 (or null when unknown)"
+                )
             vals.append(math.nan if v is None else float(v))
         self._defaults = torch.tensor(vals, dtype=torch.float64)
         #: YAML parameters that no QSSA rate law reads (elementary constants, vmax_backward)
@@ -293,105 +169,22 @@ class KineticModel:
         self.S = S[vi]  # (n_variables, n_reactions)
 
     def _build_conservation(self, hint: list[str] | None) -> None:
-        nv = len(self.variables)
-        C0 = null_space(self.S.T).T if nv else np.zeros((0, 0))
-        m = C0.shape[0]
-        dep: list[int] | None = None
-        self.conservation_note = ""
-        if hint is not None:
-            vidx = {s: i for i, s in enumerate(self.variables)}
-            cand = [vidx[s] for s in hint if s in vidx]
-            if len(cand) == len(hint) == m and m > 0 and np.linalg.matrix_rank(C0[:, cand]) == m:
-                dep = sorted(cand)
-            else:
-                self.conservation_note = (
-                    f"dependent_reactants {hint} of the file do not fit the {m} moieties "
-                    "found; chose dependents by the SKiMpy pivot rule instead"
-                )
-        if dep is None:
-            dep, rank = [], 0
-            for j in range(nv):
-                if rank == m:
-                    break
-                if np.linalg.matrix_rank(C0[:, dep + [j]]) > rank:
-                    dep.append(j)
-                    rank += 1
-        C = np.linalg.solve(C0[:, dep], C0) if m else np.zeros((0, nv))
-        Cr = np.round(C)
-        C = np.where(np.abs(C - Cr) < 1e-9, Cr, C)
-        ind = [i for i in range(nv) if i not in set(dep)]
-        L = np.zeros((nv, len(ind)))
-        L[ind, np.arange(len(ind))] = 1.0
-        L[dep, :] = -C[:, ind]
-        self.dependent_idx, self.independent_idx = dep, ind
-        self.conservation = C  # (n_moieties, n_variables), C[:, dep] = I
-        self.link = L  # (n_variables, n_independent)
+        from kinflux.kinetic.conservation import conserved_moieties
+
+        cons = conserved_moieties(self.S, self.variables, hint)
+        self.conservation_note = cons.note
+        self.dependent_idx, self.independent_idx = cons.dependent_idx, cons.independent_idx
+        self.conservation_exact = cons.exact  # rationals, C @ S == 0 exactly
+        self.conservation = cons.matrix  # (n_moieties, n_variables), C[:, dep] = I
+        self.link = cons.link  # (n_variables, n_independent)
 
     def _build_groups(self) -> None:
-        nv, nc = len(self.variables), len(self.constants)
-        lay = {s: i for i, s in enumerate(self.variables)}
-        lay.update({s: nv + i for i, s in enumerate(self.constants)})
-        self._n_layout = nv + nc + 1
-        pad_c, pad_p = nv + nc, len(self.parameter_names)
-        groups = []
-        for mech in MECHANISMS:
-            rs = [(j, r) for j, r in enumerate(self.reactions) if r.mechanism == mech]
-            if not rs:
-                continue
-            ns = max(len(r.substrates) for _, r in rs)
-            npr = max(len(r.products) for _, r in rs)
-            nm = max(len(r.modifiers) for _, r in rs)
-            R = len(rs)
-            a = {
-                "rxn": np.array([j for j, _ in rs]),
-                "sub_sp": np.full((R, ns), pad_c),
-                "sub_n": np.zeros((R, ns)),
-                "sub_on": np.zeros((R, ns)),
-                "sub_km": np.full((R, ns), pad_p),
-                "prod_sp": np.full((R, npr), pad_c),
-                "prod_n": np.zeros((R, npr)),
-                "prod_on": np.zeros((R, npr)),
-                "prod_km": np.full((R, npr), pad_p),
-                "mod_sp": np.full((R, nm), pad_c),
-                "mod_n": np.zeros((R, nm)),
-                "mod_kind": np.zeros((R, nm), dtype=np.int64),
-                "vmax": np.full(R, pad_p),
-                "keq": np.full(R, pad_p),
-                "hill": np.full(R, pad_p),
-            }
-            for i, (_, r) in enumerate(rs):
-                kinds = r.parameter_kinds()
-                for pre, slots in (("sub", r.substrates), ("prod", r.products)):
-                    for k, (slot, s, n) in enumerate(slots):
-                        a[f"{pre}_sp"][i, k] = lay[s]
-                        a[f"{pre}_n"][i, k] = n
-                        a[f"{pre}_on"][i, k] = 1.0
-                        if f"km_{slot}" in kinds:
-                            a[f"{pre}_km"][i, k] = self._pidx[f"km_{slot}_{r.name}"]
-                for k, (mcls, s, n) in enumerate(r.modifiers):
-                    a["mod_sp"][i, k] = lay[s]
-                    a["mod_n"][i, k] = n
-                    kind = MOD_DSM if mcls == MODIFIERS[0] else MOD_FOSM
-                    a["mod_kind"][i, k] = kind
-                for key, pk in (
-                    ("vmax", "vmax_forward"),
-                    ("keq", "k_equilibrium"),
-                    ("hill", "hill_coefficient"),
-                ):
-                    if pk in kinds:
-                        a[key][i] = self._pidx[f"{pk}_{r.name}"]
-            groups.append(
-                PackedGroup(
-                    mech,
-                    **{
-                        k: torch.as_tensor(v, dtype=torch.float64)
-                        if v.dtype.kind == "f"
-                        else torch.as_tensor(v, dtype=torch.long)
-                        for k, v in a.items()
-                    },
-                )
-            )
-        self.groups = groups
+        from kinflux.kinetic.packing import pack_groups
+
+        self._n_layout = len(self.variables) + len(self.constants) + 1
+        self.groups = pack_groups(
+            self.reactions, self.variables, self.constants, self.parameter_names
+        )
         # volume ratios of the variables: (cell_volume / volume) of their compartment
         cv = [self.compartment_of.get(s) for s in self.variables]
         self._vol_num = [self._pidx[f"cell_volume_{c}"] if c else -1 for c in cv]
@@ -443,12 +236,22 @@ class KineticModel:
         p = self._defaults.clone()
         return p if batch is None else p.expand(batch, -1).clone()
 
-    def parameters_from_dict(self, values: dict[str, float], base: torch.Tensor | None = None):
-        """Parameter vector ``(n_params,)`` from a name -> value mapping (others: ``base``)."""
+    def parameters_from_dict(
+        self, values: dict[str, float], base: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Parameter vector ``(n_params,)`` from a name -> value mapping (others: ``base``).
+
+        Raises:
+            KinfluxError: a name that is not a parameter of the model.
+        """
+        unknown = [k for k in values if k not in self._pidx]
+        if unknown:
+            raise KinfluxError(
+                f"model '{self.name}' has no parameter(s) {unknown[:5]}; check the names"
+            )
         p = self.default_parameters() if base is None else base.clone()
         for k, v in values.items():
-            if k in self._pidx:
-                p[..., self._pidx[k]] = float(v)
+            p[..., self._pidx[k]] = float(v)
         return p
 
     def as_dict(self, params: torch.Tensor) -> dict[str, float]:
@@ -567,6 +370,11 @@ class KineticModel:
         ``(batch, n_independent, n_independent)``; ``reduced=False``: full
         ``(batch, n_variables, n_variables)``.
         """
+        from kinflux.kinetic.jacobian import sparse_jacobian
+
+        fast = sparse_jacobian(self, x, params, reduced)
+        if fast is not None:
+            return fast
         Et = self._elasticities_batch_last(x, params)  # (n_rxn, n_var, B)
         d = self._dev(Et)
         n_r, n_v, b = Et.shape

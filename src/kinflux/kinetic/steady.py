@@ -66,12 +66,21 @@ class SteadyState:
         species if the profile does not cover the model.
         """
         p = Path(path)
+        if not p.is_file():
+            raise KinfluxError(f"{p}: no such TFA profile file")
         try:
             df = pd.read_csv(p, index_col=0)
-        except (OSError, pd.errors.ParserError) as exc:
+        except (
+            OSError,
+            UnicodeDecodeError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+        ) as exc:
             raise KinfluxError(f"{p}: cannot read TFA profile ({exc})") from exc
-        if row >= len(df):
-            raise KinfluxError(f"{p}: has {len(df)} rows, row {row} requested")
+        if len(df) == 0:
+            raise KinfluxError(f"{p}: the profile table has no rows")
+        if not 0 <= row < len(df):
+            raise KinfluxError(f"{p}: has {len(df)} rows (0..{len(df) - 1}), row {row} requested")
         rec = df.iloc[row]
         cols = set(df.columns)
         reverse = {}
@@ -85,6 +94,19 @@ class SteadyState:
                 f"{p}: no flux column for reactions {missing[:8]} of model '{model.name}'; "
                 "is this the profile the model was built for?"
             )
+        used = [r for r in model.reaction_names] + [
+            reverse[r] for r in model.reaction_names if r in reverse
+        ]
+        used += [c for c in cols if c.startswith("LC_") or c.startswith("LnGamma_")]
+        vals = pd.to_numeric(rec[used], errors="coerce")
+        bad = [c for c in used if not math.isfinite(float(vals[c]))]
+        if bad:
+            raise KinfluxError(
+                f"{p}: row {row} has missing, non-numeric or non-finite values in columns "
+                f"{bad[:8]}; fix or drop that profile"
+            )
+        dg_cols = [f"DG_{r}" for r in model.reaction_names if f"DG_{r}" in cols]
+        rec = pd.concat([vals, pd.to_numeric(rec[dg_cols], errors="coerce")])
         net = []
         for r in model.reaction_names:
             f = float(rec[r])
@@ -141,6 +163,51 @@ class SteadyState:
         return torch.tensor(
             [math.exp(self.log_displacements.get(r, math.nan)) for r in self.model.reaction_names],
             dtype=torch.float64,
+        )
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        model: KineticModel,
+        profile: int = 0,
+        scaling: Scaling | None = None,
+    ) -> SteadyState:
+        """A steady state from a TFA CSV (row ``profile``) or a steady-state ``.npz``
+        written by :meth:`~kinflux.kinetic.sampling.SteadyStateSamples.save` (profile
+        ``profile``). ``scaling`` converts a CSV (default :data:`STRAIN_1_SCALING`); an
+        ``.npz`` carries its own."""
+        p = Path(path)
+        if p.suffix == ".npz":
+            from kinflux.kinetic.sampling import SteadyStateSamples
+
+            ss = SteadyStateSamples.load(p, model).steady_state(profile)
+            return ss if scaling is None else ss.rescaled(scaling)
+        return cls.from_tfa_csv(p, model, scaling=scaling or STRAIN_1_SCALING, row=profile)
+
+    def rescaled(self, scaling: Scaling) -> SteadyState:
+        """The same profile in the model units of another :class:`Scaling`.
+
+        Fluxes are recomputed from the profile's mmol/gDW/h values, concentrations from
+        mol/L; displacements and Gibbs energies do not depend on units. Raises
+        :class:`KinfluxError` when the profile has no fluxes in mmol/gDW/h.
+        """
+        if scaling == self.scaling:
+            return self
+        if self.fluxes_mmol is None:
+            raise KinfluxError(
+                f"steady state of model '{self.model.name}' has no fluxes in mmol/gDW/h; "
+                "build it with from_tfa_csv or from steady-state samples to change its scaling"
+            )
+        ratio = scaling.concentration / self.scaling.concentration
+        return SteadyState(
+            model=self.model,
+            fluxes=self.fluxes_mmol.to(torch.float64) * scaling.flux_factor,
+            concentrations={k: v * ratio for k, v in self.concentrations.items()},
+            log_displacements=dict(self.log_displacements),
+            delta_g=dict(self.delta_g),
+            scaling=scaling,
+            fluxes_mmol=self.fluxes_mmol.clone(),
         )
 
     def mass_balance(self) -> dict[str, float]:

@@ -29,7 +29,14 @@ import yaml
 
 from kinflux import KinfluxError
 
-__all__ = ["Scaling", "STRAIN_1_SCALING", "GAS_CONSTANT_KJ", "TEMPERATURE_K"]
+__all__ = [
+    "Scaling",
+    "STRAIN_1_SCALING",
+    "ANTHRANILATE_SCALING",
+    "RENAISSANCE_TRAINING_SCALING",
+    "GAS_CONSTANT_KJ",
+    "TEMPERATURE_K",
+]
 
 #: gas constant in kJ/(mol K), as used by pytfa
 GAS_CONSTANT_KJ = 8.314462618e-3
@@ -52,6 +59,12 @@ class Scaling:
     density: float = 1200.0
     gdw_gww: float = 0.3
     time: float = 1.0
+
+    @property
+    def cell_factor(self) -> float:
+        """gDW per L of cell volume: ``density * gdw_gww`` (360 for strain_1, 419.9 for the
+        anthranilate reactor, 300 in RENAISSANCE's training code)."""
+        return self.density * self.gdw_gww
 
     @property
     def flux_factor(self) -> float:
@@ -78,18 +91,39 @@ class Scaling:
         p = Path(path)
         try:
             block = yaml.safe_load(p.read_text())["scaling"]
-            return cls(
+            out = cls(
                 concentration=float(block["concentration"]),
                 density=float(block["density"]),
                 gdw_gww=float(block["gDW_gWW"]),
                 time=float(block["time"]),
             )
-        except (OSError, KeyError, TypeError, ValueError) as exc:
+        except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
             raise KinfluxError(
                 f"{p}: cannot read the 'scaling' block (concentration, density, gDW_gWW, "
                 f"time): {exc}; fix the file or pass a Scaling(...) explicitly"
             ) from exc
+        out.check(str(p))
+        return out
+
+    def check(self, where: str = "scaling") -> None:
+        """Every field finite and > 0 (:class:`KinfluxError` naming the field otherwise)."""
+        import math
+
+        for name in ("concentration", "density", "gdw_gww", "time"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise KinfluxError(f"{where}: scaling field '{name}' is {v!r}; it must be > 0")
 
 
 #: scaling of the strain_1 profile (single_species_reactor.yaml, SKiMpy varma tutorial)
 STRAIN_1_SCALING = Scaling(concentration=1e6, density=1200.0, gdw_gww=0.3, time=1.0)
+
+
+#: scaling of ``anthranilate_bioreactor.yaml`` and of RENAISSANCE's saved outputs
+#: (density 1105 g/L, gDW/gWW 0.38: 419.9 gDW/L)
+ANTHRANILATE_SCALING = Scaling(concentration=1e6, density=1105.0, gdw_gww=0.38, time=1.0)
+
+#: scaling in RENAISSANCE's training code (density 1200 g/L, gDW/gWW 0.25: 300 gDW/L).
+#: Rates, and so every eigenvalue, are proportional to ``cell_factor``: a partition of
+#: -2.5 h^-1 there is -2.5 * 419.9 / 300 = -3.50 h^-1 in :data:`ANTHRANILATE_SCALING`.
+RENAISSANCE_TRAINING_SCALING = Scaling(concentration=1e6, density=1200.0, gdw_gww=0.25, time=1.0)

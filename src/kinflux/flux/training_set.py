@@ -1,26 +1,33 @@
-"""Training sets for AMNs: media drawn from a guide, fluxes from pFBA.
+"""pFBA training sets for AMNs: media drawn from a guide, fluxes from pFBA.
 
-One training set is one ``.npz`` file holding ``X`` (medium vectors, ``(n, n_medium)``,
-mmol/gDW/h), ``Y`` (all split fluxes, ``(n, n_reactions)``, mmol/gDW/h), the id lists
-and a ``metadata.json`` member (model id and network hash, guide, seed, mode, solver,
-counts of infeasible and zero-growth media). Files are written atomically and
-byte-for-byte reproducible: the same seed gives an identical file.
+One training set is one ``.npz`` file (:func:`kinflux.io.save_npz`) holding ``X``
+(medium vectors, ``(n, n_medium)``, mmol/gDW/h), ``Y`` (all split fluxes,
+``(n, n_reactions)``, mmol/gDW/h), the id lists and metadata (model id and network
+hash, guide, seed, mode, solver, counts of infeasible and zero-growth media). Files are
+written atomically and byte-for-byte reproducible: the same seed gives an identical
+file, whatever the number of workers or the compute backend.
 
 Modes:
     - ``UB``: ``X`` are the medium upper bounds given to pFBA;
     - ``EB``: ``X`` are the exact uptakes of the pFBA solution (``Y`` at the inflows).
+
+Example:
+    >>> from kinflux.datasets import medium_guide_path
+    >>> from kinflux.flux.media import GuideWarning, MediumGuide
+    >>> from kinflux.flux.network import Network
+    >>> net = Network.load("e_coli_core")
+    >>> guide = MediumGuide.from_csv(medium_guide_path("e_coli_core"))
+    >>> ts = build_training_set(net, guide, size=5, seed=0)
+    >>> ts.X.shape, ts.Y.shape
+    ((5, 20), (5, 154))
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import io
-import json
 import os
 import time
-import zipfile
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +36,16 @@ import numpy as np
 
 from kinflux import KinfluxError, __version__
 from kinflux.flux.fba import FluxSolver, find_essential_inflows
-from kinflux.flux.media import MediumGuide
+from kinflux.flux.media import GuideWarning, MediumGuide
 from kinflux.flux.network import DEFAULT_BOUND, Network
-from kinflux.io import atomic_write, check_output
+from kinflux.flux.problem import FluxProblem, check_mode
+from kinflux.progress import ProgressArg, progress_bar
 
-__all__ = ["TrainingSet", "build_training_set", "DatasetError"]
+__all__ = ["TrainingSet", "build_training_set", "essential_setup", "DatasetError", "CHUNK"]
 
-_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+#: Media per task. Each task starts its solver cold, so the fluxes do not depend on
+#: how tasks are spread over workers (pFBA optima can be non-unique).
+CHUNK = 16
 
 
 class DatasetError(KinfluxError):
@@ -75,42 +85,52 @@ class TrainingSet:
         """Growth rates ``(n,)`` in h^-1."""
         return self.Y[:, self.reaction_ids.index(self.objective_id)]
 
+    def problem(self, network: Network | None = None) -> FluxProblem:
+        """The :class:`FluxProblem` this set was built for (see ``from_training_set``)."""
+        return FluxProblem.from_training_set(self, network)
+
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike, force: bool = False) -> Path:
         """Write an ``.npz`` atomically; refuses to overwrite unless ``force``."""
-        p = check_output(path, force=force)
-        members = {
-            "X.npy": self.X.astype(np.float64),
-            "Y.npy": self.Y.astype(np.float64),
-            "medium_ids.npy": np.array(self.medium_ids, dtype=str),
-            "reaction_ids.npy": np.array(self.reaction_ids, dtype=str),
+        from kinflux.io import save_npz
+
+        arrays = {
+            "X": self.X.astype(np.float64),
+            "Y": self.Y.astype(np.float64),
+            "medium_ids": np.array(self.medium_ids, dtype=str),
+            "reaction_ids": np.array(self.reaction_ids, dtype=str),
         }
-        with atomic_write(p, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, arr in members.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
-                zf.writestr(zipfile.ZipInfo(name, date_time=_FIXED_DATE), buf.getvalue())
-            meta = json.dumps(self.metadata, indent=2, sort_keys=True).encode()
-            zf.writestr(zipfile.ZipInfo("metadata.json", date_time=_FIXED_DATE), meta)
-        return p
+        return save_npz(path, arrays, self.metadata, force=force)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainingSet:
-        """Read a file written by :meth:`save`."""
-        p = Path(path)
-        if not p.exists():
-            raise DatasetError(f"training set {p} not found")
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                X, Y = z["X"], z["Y"]
-                medium_ids = [str(s) for s in z["medium_ids"]]
-                reaction_ids = [str(s) for s in z["reaction_ids"]]
-                metadata = json.loads(z["metadata.json"])
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        """Read a file written by :meth:`save`; checks shapes, ids and finite values."""
+        from kinflux.flux.validation import check_finite
+        from kinflux.io import load_npz
+
+        required = ["X", "Y", "medium_ids", "reaction_ids"]
+        arrays, meta = load_npz(path, required=required, what="training set")
+        X, Y = arrays["X"], arrays["Y"]
+        mids = [str(s) for s in arrays["medium_ids"]]
+        rids = [str(s) for s in arrays["reaction_ids"]]
+        p = str(path)
+        if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != len(mids) or Y.shape[1] != len(rids):
             raise DatasetError(
-                f"{p}: not a kinflux training set ({exc}); build one with `kinflux flux dataset`"
-            ) from exc
-        return cls(X, Y, medium_ids, reaction_ids, metadata)
+                f"{p}: X {X.shape} and Y {Y.shape} do not match {len(mids)} medium ids and "
+                f"{len(rids)} reaction ids; rebuild it with `kinflux flux dataset`"
+            )
+        if len(X) != len(Y):
+            raise DatasetError(f"{p}: X has {len(X)} rows but Y has {len(Y)}; rebuild it")
+        if len(X) == 0:
+            raise DatasetError(f"{p}: the training set is empty; rebuild it with --size >= 1")
+        for name, arr, ids in (("X", X, mids), ("Y", Y, rids)):
+            check_finite(arr, f"{p} ({name})", ids)
+        if (X < 0).any():
+            raise DatasetError(f"{p}: X holds negative media values; rebuild it")
+        obj = meta.get("objective")
+        if obj is not None and obj not in rids:
+            raise DatasetError(f"{p}: objective '{obj}' is not among its reaction ids")
+        return cls(X.astype(np.float64), Y.astype(np.float64), mids, rids, meta)
 
     def summary(self) -> dict[str, Any]:
         """Key figures: size, growth range (h^-1), infeasible and zero-growth counts."""
@@ -148,19 +168,21 @@ def essential_setup(network: Network, guide: MediumGuide) -> tuple[list[str], di
 
 
 # ---------------------------------------------------------------------- workers
-_WORKER: dict[str, Any] = {}
+def _init_solver(problem: FluxProblem) -> None:
+    from kinflux.compute import worker_state
+
+    worker_state()["solver"] = FluxSolver(problem)
 
 
-def _worker_init(network: Network, medium_ids: list[str], open_inflows: dict[str, float]) -> None:
-    _WORKER["solver"] = FluxSolver(network, medium_ids=medium_ids, open_inflows=open_inflows)
+def _solve_chunk(media: np.ndarray) -> list[tuple[str, np.ndarray | None]]:
+    from kinflux.compute import worker_state
 
-
-def _solve_chunk(media: np.ndarray) -> list[tuple[str, float, np.ndarray | None]]:
-    solver: FluxSolver = _WORKER["solver"]
+    solver: FluxSolver = worker_state()["solver"]
+    solver.reset()  # cold start: results independent of the chunk's worker
     out = []
     for x in media:
         r = solver.pfba(x)
-        out.append((r.status, r.growth, r.fluxes))
+        out.append((r.status, r.fluxes))
     return out
 
 
@@ -172,32 +194,53 @@ def build_training_set(
     seed: int = 0,
     base_media: np.ndarray | None = None,
     n_jobs: int = 1,
+    backend: str = "local",
+    address: str | None = None,
     max_draws: int | None = None,
-    progress: bool | Callable[[int, int], None] = False,
+    progress: ProgressArg = False,
 ) -> TrainingSet:
     """Draw media from ``guide`` and solve pFBA for each until ``size`` grow.
 
     Args:
         network: split network.
         guide: medium guide; every inflow id must exist in ``network``.
-        size: number of growing media to keep.
+        size: number of growing media to keep, >= 1.
         mode: ``"UB"`` (X = medium bounds) or ``"EB"`` (X = pFBA uptakes).
         seed: seed of the media drawing; equal seeds give identical sets.
         base_media: optional 0/1 experimental media (see :meth:`MediumGuide.draw`).
-        n_jobs: worker processes (1 = in this process).
+        n_jobs: worker processes (1 = in this process; -1 = one per CPU).
+        backend: ``"local"`` or ``"ray"`` (:func:`kinflux.compute.map`).
+        address: Ray cluster address (``"auto"``), for ``backend="ray"``.
         max_draws: stop after this many draws (default ``20 * size``).
-        progress: True for a rich progress bar, or a callback ``(done, size)``.
+        progress: True for a bar over solved media, or a callback ``(done, total, info)``.
 
     Returns:
         The training set. Infeasible and zero-growth media are counted in
         ``metadata`` and left out of ``X``/``Y``.
     """
-    mode = mode.upper()
-    if mode not in ("UB", "EB"):
-        raise DatasetError(f"mode must be 'UB' or 'EB', got '{mode}'")
-    if size < 1:
+    from kinflux import compute
+
+    mode = check_mode(mode)
+    if int(size) < 1:
         raise DatasetError(f"size must be >= 1, got {size}")
+    pairs = zip(guide.inflow_ids, guide.max_values, strict=True)
+    bad = [(r, v) for r, v in pairs if not np.isfinite(v)]
+    if bad:
+        raise DatasetError(
+            f"{guide.source}: max_value of {bad[0][0]} is {bad[0][1]}; give a finite bound "
+            "(mmol/gDW/h)"
+        )
     essential, open_inflows = essential_setup(network, guide)
+    changes = guide.bound_changes(network)
+    if changes:
+        warnings.warn(
+            f"guide {Path(guide.source).name} raises the model's own uptake bounds of "
+            f"{len(changes)} inflow(s), e.g. {', '.join(changes[:3])}; the training media "
+            "use the guide's values",
+            GuideWarning,
+            stacklevel=2,
+        )
+    problem = FluxProblem(network, guide.inflow_ids, open_inflows, "UB")
     forced = np.array([rid in essential for rid in guide.inflow_ids])
     rng = np.random.default_rng(seed)
     max_draws = max_draws or 20 * size
@@ -205,41 +248,38 @@ def build_training_set(
     Y_keep: list[np.ndarray] = []
     counts = {"drawn": 0, "infeasible": 0, "zero_growth": 0}
     t0 = time.perf_counter()
-    pool = None
-    if n_jobs > 1:
-        pool = ProcessPoolExecutor(
-            n_jobs, initializer=_worker_init, initargs=(network, guide.inflow_ids, open_inflows)
-        )
-    else:
-        _worker_init(network, guide.inflow_ids, open_inflows)
-    bar = _Progress(progress, size)
-    try:
+    with progress_bar(size, "pFBA media", progress) as bar:
         while len(X_keep) < size and counts["drawn"] < max_draws:
             need = min(size - len(X_keep), max_draws - counts["drawn"])
             media = guide.draw(need, rng, base_media=base_media)
             lv = guide.levels[forced]
-            media[:, forced] = np.maximum(
-                media[:, forced], guide.max_values[forced] / lv
-            )  # essential inflows stay open
+            # essential inflows stay open
+            media[:, forced] = np.maximum(media[:, forced], guide.max_values[forced] / lv)
             counts["drawn"] += need
-            if pool is None:
-                chunks = [media]
-                results = (_solve_chunk(c) for c in chunks)
-            else:
-                chunks = np.array_split(media, max(1, min(len(media), 4 * n_jobs)))
-                results = pool.map(_solve_chunk, chunks)
-            for chunk, res in zip(chunks, results, strict=True):
-                for x, (status, _g, v) in zip(chunk, res, strict=True):
-                    if status == "optimal":
-                        X_keep.append(x)
-                        Y_keep.append(v)
-                    else:
-                        counts[status] += 1
-                bar.update(len(X_keep))
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown()
+            tasks = [media[a:b] for a, b in compute.chunks(len(media), CHUNK)]
+            kept = len(X_keep)
+
+            def tick(done: int, _total: int, _info: dict, kept: int = kept) -> None:
+                bar.update(min(size, kept + done * CHUNK), grown=len(X_keep))
+
+            results = compute.map(
+                _solve_chunk,
+                tasks,
+                backend=backend,
+                n_jobs=n_jobs,
+                address=address,
+                initializer=_init_solver,
+                initargs=(problem,),
+                progress=tick,
+            )
+            flat = [r for res in results for r in res]
+            for x, (status, v) in zip(media, flat, strict=True):
+                if status == "optimal":
+                    X_keep.append(x)
+                    Y_keep.append(v)
+                else:
+                    counts[status] += 1
+            bar.update(len(X_keep), grown=len(X_keep))
     if len(X_keep) < size:
         raise DatasetError(
             f"only {len(X_keep)} of {size} media grew after {counts['drawn']} draws "
@@ -274,31 +314,6 @@ def build_training_set(
         "open_inflows": open_inflows,
         **counts,
     }
-    ts = TrainingSet(X, Y, guide.inflow_ids, network.reaction_ids, metadata)
+    ts = TrainingSet(X, Y, list(guide.inflow_ids), list(network.reaction_ids), metadata)
     ts.seconds = time.perf_counter() - t0
     return ts
-
-
-class _Progress:
-    """Rich progress bar, a user callback, or nothing."""
-
-    def __init__(self, progress: bool | Callable[[int, int], None], total: int) -> None:
-        self._cb = progress if callable(progress) else None
-        self._rich = None
-        if progress is True:
-            from rich.progress import Progress
-
-            self._rich = Progress(transient=True)
-            self._task = self._rich.add_task("pFBA", total=total)
-            self._rich.start()
-        self.total = total
-
-    def update(self, done: int) -> None:
-        if self._cb is not None:
-            self._cb(done, self.total)
-        if self._rich is not None:
-            self._rich.update(self._task, completed=done)
-
-    def close(self) -> None:
-        if self._rich is not None:
-            self._rich.stop()

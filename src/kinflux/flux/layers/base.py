@@ -1,7 +1,4 @@
-"""Shared machinery of the mechanistic layers: the iteration loop and step rules.
-
-Not public API: use :mod:`kinflux.flux.layers`.
-"""
+"""Shared machinery of the mechanistic layers: the iteration loop and step rules."""
 
 from __future__ import annotations
 
@@ -11,11 +8,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from kinflux.flux.losses import Constraints, LayerError, check_mode, mechanistic_loss
-from kinflux.flux.network import Network
-from kinflux.flux.sparse import independent_rows
+from kinflux.flux.losses import Constraints, LayerError, mechanistic_loss
+from kinflux.flux.problem import FluxProblem
 
-__all__ = ["IterativeLayer", "StepRule", "independent_rows"]
+__all__ = ["IterativeLayer", "StepRule"]
 
 #: callback(iteration, V) called every ``callback_every`` iterations (no grad needed).
 Callback = Callable[[int, torch.Tensor], None]
@@ -40,22 +36,17 @@ class IterativeLayer(nn.Module):
     """Base class: ``forward(x, v0=None, n_iter=None) -> V (batch, n_reactions)``.
 
     Subclasses implement ``init_state``, ``step`` and ``output``. The medium ``x`` is
-    ``(batch, n_medium)`` in mmol/gDW/h in the order of ``medium_ids``; gradients flow
-    to ``x``, ``v0`` and any parameters.
+    ``(batch, n_medium)`` in mmol/gDW/h in the order of ``problem.medium_ids``; the
+    problem's mode says whether ``x`` bounds (UB) or fixes (EB) the uptakes. Gradients
+    flow to ``x``, ``v0`` and any parameters.
     """
 
-    def __init__(
-        self,
-        network: Network,
-        medium_ids: list[str],
-        mode: str,
-        n_iter: int,
-        rule: StepRule,
-        open_inflows: dict[str, float] | None = None,
-    ) -> None:
+    def __init__(self, problem: FluxProblem, n_iter: int, rule: StepRule) -> None:
         super().__init__()
-        self.mode = check_mode(mode)
-        self.constraints = Constraints(network, medium_ids, open_inflows)
+        network = problem.network
+        self.problem = problem
+        self.mode = problem.mode
+        self.constraints = Constraints(problem)
         self.n_iter = int(n_iter)
         self.rule = rule
         self.n_reactions = network.n_reactions

@@ -13,6 +13,15 @@ Architectures, named as in Faure et al. (2023):
 
 All modules take a medium ``x`` of shape ``(batch, n_medium)`` (mmol/gDW/h) and return
 split fluxes ``(batch, n_reactions)`` (mmol/gDW/h).
+
+Example:
+    >>> import torch
+    >>> from kinflux.flux.network import Network
+    >>> net = Network.load("e_coli_core")
+    >>> problem = FluxProblem(net, ["EX_glc__D_e_i", "EX_o2_e_i"], open_inflows=None)
+    >>> model = build_flux_model("AMN-QP", problem, hidden=(8,), prune=False)
+    >>> tuple(model(torch.tensor([[10.0, 20.0]])).shape)
+    (1, 154)
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ import torch
 from torch import nn
 
 from kinflux import KinfluxError
-from kinflux.flux.network import Network
+from kinflux.flux.hyperparameters import ARCHITECTURES
+from kinflux.flux.problem import FluxProblem
 
 __all__ = [
     "ARCHITECTURES",
@@ -32,10 +42,7 @@ __all__ = [
     "FluxModel",
     "PrunedLayer",
     "build_flux_model",
-    "unblocked_subnetwork",
 ]
-
-ARCHITECTURES = ("ANN-Dense", "ANN-SV", "AMN-QP", "AMN-LP", "AMN-UB", "AMN-W")
 
 
 class PriorNetwork(nn.Module):
@@ -166,63 +173,34 @@ class PrunedLayer(nn.Module):
         return V[:, self.objective_index]
 
 
-_UNBLOCKED: dict[tuple, list[str]] = {}
-
-
-def unblocked_subnetwork(
-    network: Network, medium_ids: list[str], open_inflows: dict[str, float] | None = None
-) -> Network:
-    """``network`` without the reactions blocked for media over ``medium_ids``.
-
-    Medium inflows, open inflows and the objective are always kept. The blocked set is
-    computed once per (network, medium ids, open inflows) and process.
-    """
-    from kinflux.flux.fba import find_blocked_reactions
-
-    key = (
-        network.hash,
-        tuple(medium_ids),
-        None if open_inflows is None else tuple(sorted(open_inflows.items())),
-    )
-    if key not in _UNBLOCKED:
-        blocked = set(find_blocked_reactions(network, medium_ids, open_inflows))
-        blocked -= set(medium_ids) | set(open_inflows or {})
-        blocked.discard(network.reaction_ids[network.objective_index])
-        _UNBLOCKED[key] = [r for r in network.reaction_ids if r not in blocked]
-    keep = _UNBLOCKED[key]
-    if len(keep) == network.n_reactions:
-        return network
-    return network.subnetwork(keep, name=f"{network.name} (unblocked)")
-
-
 def build_flux_model(
     arch: str,
-    network: Network,
-    medium_ids: list[str],
-    mode: str = "UB",
+    problem: FluxProblem,
     hidden: Sequence[int] = (500,),
     dropout: float = 0.25,
     n_iter: int | None = None,
-    open_inflows: dict[str, float] | None = None,
     prune: bool = True,
 ) -> FluxModel:
-    """Assemble a :class:`FluxModel` of architecture ``arch`` for ``network``.
+    """Assemble a :class:`FluxModel` of architecture ``arch`` for ``problem``.
 
     ``n_iter`` is the number of mechanistic iterations per forward pass (layer default
-    when None); ``mode`` is ``"UB"`` (media are upper bounds) or ``"EB"`` (exact uptakes).
+    when None); the problem's mode says whether media are upper bounds or exact uptakes.
     ``prune``: build the mechanistic layer on the unblocked reactions only
-    (:class:`PrunedLayer`); the prior and the output still cover every reaction.
+    (:class:`PrunedLayer`, :meth:`FluxProblem.pruned`); the prior and the output still
+    cover every reaction.
     """
     if arch not in ARCHITECTURES:
         raise KinfluxError(
             f"unknown architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}"
         )
-    prior = PriorNetwork(len(medium_ids), network.n_reactions, hidden, dropout)
+    network = problem.network
+    prior = PriorNetwork(problem.n_medium, network.n_reactions, hidden, dropout)
     mech = None
     if arch.startswith("AMN-"):
-        sub = unblocked_subnetwork(network, medium_ids, open_inflows) if prune else network
-        mech = _mechanistic_layer(arch, sub, medium_ids, mode, n_iter, open_inflows)
-        if sub is not network:
+        sub = problem.pruned() if prune else problem
+        mech = _mechanistic_layer(arch, sub, n_iter)
+        if sub.network is not network:
+            sub = sub.network
             keep = network.indices(sub.reaction_ids)
             mech = PrunedLayer(mech, keep, network.n_reactions, network.objective_index)
     return FluxModel(prior, mech, arch)
@@ -252,24 +230,11 @@ AMN_LAYER_OPTIONS: dict[str, dict] = {
 }
 
 
-def _mechanistic_layer(
-    arch: str,
-    network: Network,
-    medium_ids: list[str],
-    mode: str,
-    n_iter: int | None,
-    open_inflows: dict[str, float] | None,
-) -> nn.Module:
+def _mechanistic_layer(arch: str, problem: FluxProblem, n_iter: int | None) -> nn.Module:
     from kinflux.flux import layers
 
     kind = arch.removeprefix("AMN-")
     n_iter = n_iter or DEFAULT_AMN_ITERATIONS[kind]
     common = {"n_iter": n_iter, **AMN_LAYER_OPTIONS[kind]}
-    if kind == "W":
-        return layers.WLayer(network, medium_ids, mode=mode, **common)
-    common["open_inflows"] = open_inflows
-    if kind == "QP":
-        return layers.QPLayer(network, medium_ids, mode=mode, **common)
-    if kind == "LP":
-        return layers.LPLayer(network, medium_ids, mode=mode, **common)
-    return layers.UBLayer(network, medium_ids, **common)
+    cls = {"W": layers.WLayer, "QP": layers.QPLayer, "LP": layers.LPLayer}.get(kind)
+    return (cls or layers.UBLayer)(problem, **common)

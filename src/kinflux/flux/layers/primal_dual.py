@@ -1,6 +1,15 @@
 """Primal-dual recurrent layers for the growth LP: RNN-EB (:class:`LPLayer`) and
 RNN-UB (:class:`UBLayer`).
 
+Example:
+    >>> import torch
+    >>> from kinflux.flux.network import Network
+    >>> from kinflux.flux.problem import FluxProblem
+    >>> net = Network.load("e_coli_core")
+    >>> lp = LPLayer(FluxProblem(net, ["EX_glc__D_e_i"], mode="EB"), n_iter=5)
+    >>> lp(torch.tensor([[10.0]])).shape
+    torch.Size([1, 154])
+
 Both solve, per medium ``x`` (mmol/gDW/h), the linear program
 
     min  f^T V   s.t.  A V = b(x),  G V <= h(x),  lo(x) <= V <= up(x)
@@ -34,9 +43,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from kinflux.flux.layers_base import IterativeLayer, StepRule
+from kinflux.flux.layers.base import IterativeLayer, StepRule
 from kinflux.flux.losses import LayerError
 from kinflux.flux.network import Network
+from kinflux.flux.problem import FluxProblem
 from kinflux.flux.sparse import EqualityProjection, SparseMap
 
 __all__ = ["LPLayer", "UBLayer", "PUBLISHED_DT"]
@@ -61,15 +71,12 @@ class _PrimalDualLayer(IterativeLayer):
 
     def __init__(
         self,
-        network: Network,
-        medium_ids: list[str],
-        mode: str = "EB",
+        problem: FluxProblem,
         n_iter: int = 2000,
         update: str = "pdhg",
         dt: float | None = None,
         objective_weight: float | None = None,
         parsimony: float = 0.0,
-        open_inflows: dict[str, float] | None = None,
         patience: int | None = None,
         final_projection: bool = False,
     ) -> None:
@@ -78,12 +85,11 @@ class _PrimalDualLayer(IterativeLayer):
         if objective_weight is None:  # AMN's published growth weight is 100
             objective_weight = 100.0 if update == "published" else 1.0
         if dt is None:
-            dt = PUBLISHED_DT[mode.upper()] if update == "published" else 1.0
+            dt = PUBLISHED_DT[problem.mode] if update == "published" else 1.0
         if update == "published" and patience is None:
             patience = 10_000
-        super().__init__(
-            network, medium_ids, mode, n_iter, StepRule(dt, patience), open_inflows=open_inflows
-        )
+        super().__init__(problem, n_iter, StepRule(dt, patience))
+        network = problem.network
         self.update = update
         self.final_projection = bool(final_projection)
         A, Bx, G, Hx, free = self._system(network)
@@ -203,15 +209,12 @@ class LPLayer(_PrimalDualLayer):
     or open inflows outside the medium).
 
     Args:
-        network: split network.
-        medium_ids: inflow ids of the medium columns (a guide's ``inflow_ids``).
-        mode: ``"EB"`` (default) or ``"UB"``.
+        problem: network, medium ids, open inflows and mode (``EB`` or ``UB``).
         n_iter: default number of iterations of ``forward``.
         update: ``"pdhg"`` (preconditioned, default) or ``"published"`` (Yang 2014/AMN).
         dt: step size; default 1.0 (pdhg) or 3e-4 (published, EB) / 5e-2 (UB).
         objective_weight: weight of growth in the objective (AMN: 100 for published).
         parsimony: weight of ``sum(V)`` (mmol/gDW/h) penalised in the objective.
-        open_inflows: see :class:`kinflux.flux.losses.Constraints`.
         patience: published rule: multiply dt by 0.7 after this many iterations
             without improvement of the mechanistic loss (default 10^4 for published).
         final_projection: after the last iteration, project onto the equality rows
@@ -255,14 +258,14 @@ class UBLayer(_PrimalDualLayer):
     - ``S_ext V <= b`` stacks ``S_e' V <= 0`` and ``-S_e' V <= a x``;
     - after the solve ``V_j = -S_e' V / a`` (mmol/gDW/h).
 
-    Arguments (keywords after ``n_iter``) as :class:`LPLayer`; mode is always UB
-    (published dt 5e-2).
+    Arguments (keywords after ``n_iter``) as :class:`LPLayer`; the mode is always UB,
+    whatever the problem's (published dt 5e-2).
     """
 
-    def __init__(
-        self, network: Network, medium_ids: list[str], n_iter: int = 2000, **options: Any
-    ) -> None:
-        super().__init__(network, medium_ids, "UB", n_iter, **options)
+    def __init__(self, problem: FluxProblem, n_iter: int = 2000, **options: Any) -> None:
+        if problem.mode != "UB":
+            problem = problem.replace(mode="UB")
+        super().__init__(problem, n_iter, **options)
         S_ext, coef = self._ext
         dt_ = torch.get_default_dtype()
         self.register_buffer("S_ext", torch.as_tensor(S_ext, dtype=dt_), persistent=False)

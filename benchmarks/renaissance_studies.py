@@ -1,0 +1,192 @@
+"""RENAISSANCE studies: robustness to perturbations, batch bioreactor, measured Km.
+
+1. Robustness (anthranilate model around one profile sampled with the published
+   constraints, seed 0): valid models from a generator trained here (or read with
+   ``--generator-run``) and from ORACLE; each model's steady state perturbed once by up
+   to +-50 % (every species in the box, moiety totals kept), integrated to 10 h (BDF,
+   analytic Jacobian, rtol 1e-6, atol 1e-9 x_ss), returned = within 1 % from 24 / 34 min
+   on. Two worker processes (``kinflux.compute.map``), 64 models per batch.
+2. Bioreactor: valid models in ``anthranilate_bioreactor.yaml`` (60 h, 1,000 points) and
+   ``varma_strain_1`` in ``single_species_reactor.yaml``; simulated ranges only.
+3. Measured Km: kin_varma, the 35 TCA Km of ``varma_strain_1.yml`` as "measured"; random
+   splits into 18 integrated / 17 held out; generators with and without integration
+   (integrated Km fixed to value +-20 %, log-uniform); held-out overlap score (ln scale,
+   min-max generated range of valid sets) and incidence.
+
+Usage:
+    python benchmarks/renaissance_studies.py [--quick] [--generator-run RUN] [--n-jobs 2]
+
+``--quick`` (about a minute on an idle 2-core machine): 8 robustness models per source,
+1 short reactor run each, 1 tiny Km split. Last line: JSON {"robust_24min": {"biomass",
+"nadh", "atp", "nadph", "all_cytosolic"}, "robust_all_34min", "oracle_robust_all_24min",
+"integrations_per_s", "timed_out", "bioreactor_models", "overlap_with",
+"overlap_without", "incidence_with", "incidence_without"} (shares in %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+
+def _log(msg: str) -> None:
+    print(f"# {msg}", file=sys.stderr, flush=True)
+
+
+def _generator_source(problem, args):  # noqa: ANN001, ANN202
+    from kinflux.kinetic.renaissance import RenaissanceGenerator
+    from kinflux.kinetic.studies.sources import GeneratorSource
+
+    if args.generator_run:
+        return GeneratorSource.from_run(args.generator_run)
+    q = args.quick
+    est = RenaissanceGenerator(
+        generations=3 if q else 30,
+        population=4 if q else 10,
+        n_models=16 if q else 50,
+        hidden=(32, 32) if q else (128, 128),
+        latent_dim=16 if q else 32,
+        update="improved",
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+    ).fit(problem)
+    _log(f"generator incidence curve: {[round(x, 3) for x in est.history_['incidence']]}")
+    return GeneratorSource(problem, est, name="generator (trained here)")
+
+
+def _robustness(problem, source, n, args):  # noqa: ANN001, ANN202
+    from kinflux.kinetic.studies.robustness import robustness_study
+
+    t0 = time.perf_counter()
+    params = source.valid_parameters(n, seed=args.seed)
+    _log(f"{source.name}: {n} valid sets in {time.perf_counter() - t0:.1f} s")
+    res = robustness_study(
+        problem, params, time_limit=args.time_limit, batch_size=64, n_jobs=args.n_jobs
+    )
+    sh = res.shares()
+    _log(f"{source.name} shares (%), tolerance 1 %:\n{sh.round(1).to_string()}")
+    _log(f"same, tolerance 5 %:\n{res.shares(tolerance=0.05).round(1).to_string()}")
+    st = res.settling_times()["all_cytosolic"]
+    _log(f"all_cytosolic settling time (min): median {60 * st.median():.1f}")
+    lam = problem.lambda_max(params)
+    _log(f"lambda_max (h^-1): median {float(lam.median()):.2f}, max {float(lam.max()):.2f}")
+    _log(
+        f"{source.name}: {res.n_models} models in {res.wall_seconds:.1f} s, "
+        f"timed out {res.timed_out}, failed {res.failed}"
+    )
+    return res, sh
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small run (about a minute)")
+    ap.add_argument("--generator-run", default=None, help="generator run folder to use")
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--time-limit", type=float, default=120.0, help="s per model")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    q = args.quick
+
+    from kinflux.datasets import kinetic_model_path
+    from kinflux.kinetic.problem import KineticProblem
+    from kinflux.kinetic.studies import km_integration as ki
+    from kinflux.kinetic.studies.bioreactor import Bioreactor, simulate_bioreactor
+    from kinflux.kinetic.studies.reports import anthranilate_problem
+    from kinflux.kinetic.studies.sources import NoValidModelsError, OracleSource
+
+    out: dict = {}
+    t0 = time.perf_counter()
+    problem = anthranilate_problem(seed=args.seed)
+    _log(f"anthranilate problem: {problem!r}")
+
+    # 1. robustness
+    n_rob = 8 if q else 1000
+    gen_src = _generator_source(problem, args)
+    try:
+        res_g, sh_g = _robustness(problem, gen_src, n_rob, args)
+        out["robust_24min"] = {g: round(float(sh_g.loc[g, "24 min"]), 2) for g in sh_g.index}
+        out["robust_all_34min"] = round(float(sh_g.loc["all_cytosolic", "34 min"]), 2)
+        out["integrations_per_s"] = round(res_g.models_per_second, 3)
+        timed_out = res_g.timed_out
+    except NoValidModelsError as exc:
+        _log(f"generator: {exc}")
+        out["robust_24min"], out["robust_all_34min"], timed_out = None, None, 0
+    res_o, sh_o = _robustness(problem, OracleSource(problem), n_rob, args)
+    out["oracle_robust_all_24min"] = round(float(sh_o.loc["all_cytosolic", "24 min"]), 2)
+    out["oracle_robust_24min"] = {g: round(float(sh_o.loc[g, "24 min"]), 2) for g in sh_o.index}
+    out.setdefault("integrations_per_s", round(res_o.models_per_second, 3))
+    out["timed_out"] = int(timed_out + res_o.timed_out)
+    _log(f"robustness done at {time.perf_counter() - t0:.0f} s")
+
+    # 2. bioreactor
+    n_bio = 1 if q else 8
+    done = 0
+    reactors = [
+        (problem, gen_src, Bioreactor.from_yaml("anthranilate_bioreactor"), n_bio),
+        (
+            KineticProblem.bundled("varma_strain_1"),
+            None,
+            Bioreactor.from_yaml("single_species_reactor"),
+            1 if q else 4,
+        ),
+    ]
+    for pr, src, reactor, n in reactors:
+        src = src or OracleSource(pr)
+        try:
+            params = src.valid_parameters(n, seed=args.seed)
+        except NoValidModelsError:
+            params = OracleSource(pr).valid_parameters(n, seed=args.seed)
+        res = simulate_bioreactor(
+            pr,
+            params,
+            reactor,
+            t_end=0.02 if q else 60.0,
+            n_times=5 if q else 1000,
+            time_limit=30.0 if q else 300.0,
+            n_jobs=args.n_jobs,
+        )
+        done += sum(s == "ok" for s in res.status)
+        _log(
+            f"reactor {reactor.source.split('/')[-1]}: status {res.status.count('ok')} ok / "
+            f"{len(res.status)} in {res.wall_seconds:.0f} s, reached (h) "
+            f"{[round(float(x), 2) for x in res.reached]}; g/L (simulated):\n"
+            f"{res.summary().to_string()}"
+        )
+    out["bioreactor_models"] = done
+    _log(f"bioreactor done at {time.perf_counter() - t0:.0f} s")
+
+    # 3. measured Km
+    kv = KineticProblem.bundled("kin_varma")
+    known = ki.known_km_from_model(kinetic_model_path("varma_strain_1"), ki.pathway_km(kv))
+    splits, _ = ki.km_integration_study(
+        kv,
+        known,
+        n_splits=1 if q else 10,
+        generator_options={
+            "generations": 2 if q else 15,
+            "population": 4 if q else 8,
+            "n_models": 16 if q else 40,
+            "hidden": (32, 32) if q else (64, 64),
+            "latent_dim": 16,
+            "update": "improved",
+            "n_jobs": args.n_jobs,
+        },
+        n_generate=100 if q else 500,
+        seed=args.seed,
+    )
+    _log(f"Km integration splits:\n{splits.drop(columns=['integrated', 'held_out']).round(3)}")
+    out["overlap_with"] = round(float(splits.os_with.mean()), 4)
+    out["overlap_without"] = round(float(splits.os_without.mean()), 4)
+    out["incidence_with"] = round(float(splits.incidence_with.mean()), 4)
+    out["incidence_without"] = round(float(splits.incidence_without.mean()), 4)
+    _log(f"total {time.perf_counter() - t0:.0f} s")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

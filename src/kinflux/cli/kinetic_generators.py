@@ -1,0 +1,162 @@
+"""``kinflux kinetic train-generator`` and ``kinflux kinetic generate`` (RENAISSANCE).
+
+Registered on the ``kinetic`` sub-app of :mod:`kinflux.cli.kinetic`. Thin: parse, build
+the :class:`~kinflux.kinetic.problem.KineticProblem`, call
+:mod:`kinflux.kinetic.generator_runs`, print.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from kinflux.cli.common import console, run_cli_errors
+from kinflux.cli.kinetic import app
+
+__all__ = ["app"]
+
+
+def _path_or_bundled(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.exists():
+        return p
+    from kinflux.datasets import kinetic_model_path
+
+    return kinetic_model_path(name_or_path)
+
+
+def build_problem(
+    model: str, steady_state: str, profile: int, partition: float, km_low: float, km_high: float
+):  # noqa: ANN201
+    """The KineticProblem for a model (bundled name or YAML) and a profile (TFA csv or a
+    ``sample-steady-states`` .npz, bundled name or path)."""
+    from kinflux.kinetic.model import KineticModel
+    from kinflux.kinetic.problem import KineticProblem
+    from kinflux.kinetic.steady import SteadyState
+
+    m = KineticModel.from_yaml(_path_or_bundled(model))
+    if m.name in ("", "Unnamed"):
+        m.name = Path(m.source).stem
+    p = _path_or_bundled(steady_state)
+    if p.suffix == ".npz":
+        from kinflux.kinetic.sampling import SteadyStateSamples
+
+        ss = SteadyStateSamples.load(p, m).steady_state(profile)
+    else:
+        ss = SteadyState.from_tfa_csv(p, m, row=profile)
+    return KineticProblem(m, ss, km_bounds_molar=(km_low, km_high), partition=partition)
+
+
+@app.command("train-generator")
+def train_generator(
+    model: str = typer.Option("varma_strain_1", help="Kinetic model: bundled name or YAML."),
+    steady_state: str = typer.Option(
+        "tfa_reference_strain_1",
+        "--steady-state",
+        help="TFA profile csv or sample-steady-states .npz (bundled name or path).",
+    ),
+    profile: int = typer.Option(0, help="Row of the csv / profile of the .npz."),
+    reward: str = typer.Option("incidence", help="incidence or fastest."),
+    update: str = typer.Option("improved", help="improved (default) or published (evostra)."),
+    generations: int = typer.Option(50, help="Generations (updates)."),
+    repeats: int = typer.Option(10, help="Independent trainings."),
+    population: int = typer.Option(20, help="Members per generation."),
+    n_models: int = typer.Option(100, "--n-models", help="Models per member."),
+    sigma: float = typer.Option(0.01, help="Perturbation scale."),
+    learning_rate: float | None = typer.Option(None, help="Step size (default per rule)."),
+    output_map: str = typer.Option("sigmoid", help="sigmoid (per sample) or published."),
+    partition: float = typer.Option(-2.5, help="lambda_max partition, h^-1."),
+    km_low: float = typer.Option(math.exp(-25.0), help="Lower Km bound, mol/L (e^-25)."),
+    km_high: float = typer.Option(math.exp(3.0), help="Upper Km bound, mol/L (e^3)."),
+    seed: int = typer.Option(0, help="Random seed; repeat r uses seed + r."),
+    save_every: int = typer.Option(0, help="Keep parent weights every k generations."),
+    out: Path = typer.Option(Path("runs/renaissance"), "--out", "-o", help="Run folder."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run."),
+    force: bool = typer.Option(False, "--force", help="Replace a finished run."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Evaluation workers."),
+    backend: str = typer.Option("local", help="local or ray."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train RENAISSANCE generators by natural evolution strategies into a run folder."""
+    with run_cli_errors():
+        from kinflux.kinetic.generator_runs import train_generators
+        from kinflux.kinetic.renaissance import RenaissanceGenerator
+
+        problem = build_problem(model, steady_state, profile, partition, km_low, km_high)
+        est = RenaissanceGenerator(
+            generations=generations,
+            population=population,
+            n_models=n_models,
+            sigma=sigma,
+            update=update,
+            learning_rate=learning_rate,
+            reward=reward,
+            output_map=output_map,
+            random_state=seed,
+            n_jobs=n_jobs,
+            backend=backend,
+        )
+        info = {"model": model, "steady_state": steady_state, "profile": profile}
+        path = train_generators(
+            problem,
+            out,
+            est,
+            repeats=repeats,
+            resume=resume,
+            force=force,
+            save_every=save_every,
+            info=info,
+            progress=not quiet,
+        )
+        import pandas as pd
+
+        rep = pd.read_csv(path / "repeats.csv")
+        t = Table(title=f"RENAISSANCE — {problem.model.name}, {update} rule")
+        t.add_column("repeat", justify="right")
+        t.add_column("final reward", justify="right")
+        t.add_column("final incidence", justify="right")
+        for r in rep.itertuples():
+            t.add_row(str(r.repeat), f"{r.reward:.4f}", f"{r.incidence:.3f}")
+        console.print(t)
+        console.print(
+            f"mean final incidence {rep.incidence.mean():.3f} (min {rep.incidence.min():.3f}) "
+            f"at {partition:g} h^-1; run folder {path}"
+        )
+
+
+@app.command("generate")
+def generate(
+    run: Path = typer.Option(..., "--run", help="Finished train-generator run folder."),
+    n: int = typer.Option(1000, "--n", help="Parameter sets."),
+    out: Path = typer.Option(Path("parameter_sets.npz"), "--out", "-o", help="Output .npz."),
+    repeat: int | None = typer.Option(None, help="Repeat to use (default: best final)."),
+    seed: int = typer.Option(0, help="Noise seed."),
+    chunk: int = typer.Option(50_000, help="Sets per chunk (memory)."),
+    lambda_max: bool = typer.Option(
+        False, "--lambda-max", help="Also compute lambda_max and validity."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Draw complete parameter sets (Km, Keq, vmax) from a trained generator."""
+    with run_cli_errors():
+        from kinflux.kinetic.generator_runs import generate_parameter_sets
+
+        s = generate_parameter_sets(
+            run,
+            n,
+            out,
+            repeat=repeat,
+            random_state=seed,
+            chunk=chunk,
+            with_lambda_max=lambda_max,
+            force=force,
+            progress=not quiet,
+        )
+        msg = f"{s['n']} parameter sets from repeat {s['repeat']} in {s['seconds']:.1f} s"
+        if "incidence" in s:
+            msg += f"; incidence {s['incidence']:.3f}"
+        console.print(f"{msg}; written {s['out']}")

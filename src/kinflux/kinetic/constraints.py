@@ -1,0 +1,122 @@
+"""Constraints of the steady-state sampler, and the published anthranilate setting.
+
+Fluxes in mmol/gDW/h, concentrations in mM (converted to model units, uM, with the
+:class:`~kinflux.kinetic.units.Scaling`). See :mod:`kinflux.kinetic.sampling`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from kinflux import KinfluxError
+from kinflux.kinetic.model import KineticModel
+from kinflux.kinetic.units import STRAIN_1_SCALING, Scaling
+
+__all__ = [
+    "DEFAULT_CONCENTRATION_MM",
+    "InfeasibleConstraintsError",
+    "SteadyStateConstraints",
+    "anthranilate_constraints",
+]
+
+#: default concentration range, mM (1 uM - 10 mM)
+DEFAULT_CONCENTRATION_MM = (1e-3, 10.0)
+
+
+class InfeasibleConstraintsError(KinfluxError):
+    """No profile satisfies the constraints; the message names the conflicting bounds."""
+
+
+@dataclass
+class SteadyStateConstraints:
+    """User constraints of the sampler.
+
+    Attributes:
+        flux_bounds: ``{reaction: (low, high)}`` net flux bounds, mmol/gDW/h.
+        default_flux_bound: ``|v| <=`` this for reactions without bounds, mmol/gDW/h.
+        min_abs_flux: every net flux at least this far from 0, mmol/gDW/h.
+        concentration_range_mm: default range of every species, mM.
+        concentration_bounds: ``{species: (low, high)}`` in mM (overrides everything).
+        reference: ``{species: uM}`` reference profile (e.g. strain_1); species in it get
+            ``[c / reference_fold, c * reference_fold]``.
+        reference_fold: width of the reference ranges.
+        margin: minimal ``|ln Gamma|``.
+        max_abs_ln_gamma: range of ``|ln Gamma|`` drawn for reactions without Keq.
+        scaling: unit conversion (mmol/gDW/h -> uM/h, mol/L -> uM).
+    """
+
+    flux_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    default_flux_bound: float = 100.0
+    min_abs_flux: float = 1e-7
+    concentration_range_mm: tuple[float, float] = DEFAULT_CONCENTRATION_MM
+    concentration_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    reference: dict[str, float] | None = None
+    reference_fold: float = 2.0
+    margin: float = 1e-3
+    max_abs_ln_gamma: float = 10.0
+    scaling: Scaling = STRAIN_1_SCALING
+
+
+def anthranilate_constraints(
+    model: KineticModel | None = None,
+    growth_min: float = 0.26,
+    anthranilate_min: float = 0.14,
+    glucose_uptake_max: float = 10.0,
+) -> SteadyStateConstraints:
+    """Published setting for ``kin_varma_anthranilate.yaml``.
+
+    - growth >= ``growth_min`` h^-1. The model's lumped biomass reaction
+      ``LMPD_biomass_c_1_420`` carries coefficients in the thousands; growth is its flux
+      times ``biomass_scaling`` of ``anthranilate_bioreactor.yaml`` (5e5 =
+      DM_biomass_c / LMPD_biomass_c_1_420), so its bound is ``growth_min / 5e5``
+      mmol/gDW/h;
+    - anthranilate secretion (``ANTHtex``, anth_c -> anth_e) >= ``anthranilate_min``
+      mmol/gDW/h;
+    - glucose uptake (``GLCtex``, glc_D_e -> glc_D_p) in [0, ``glucose_uptake_max``]
+      mmol/gDW/h, so the sampler picks an uptake consistent with both;
+    - with ``model``: every other extracellular transport (``*tex``) of a boundary species
+      that is not in the reactor's ``initial_medium`` may only secrete (glucose is the
+      carbon source; O2, NH4, Pi, CO2, H+ and tryptophan stay open both ways).
+
+    Scaling (mmol/gDW/h -> uM/h) of the same reactor file.
+    """
+    import yaml
+
+    from kinflux.datasets import kinetic_model_path
+
+    path = kinetic_model_path("anthranilate_bioreactor")
+    scaling = Scaling.from_reactor_yaml(path)
+    try:
+        bs = float(next(iter(yaml.safe_load(path.read_text())["biomass_scaling"].values())))
+    except (KeyError, TypeError, ValueError, StopIteration) as exc:
+        raise KinfluxError(f"{path}: cannot read 'biomass_scaling' ({exc})") from exc
+    if not (math.isfinite(bs) and bs > 0):
+        raise KinfluxError(f"{path}: 'biomass_scaling' is {bs!r}; it must be a number > 0")
+    for name, val in (("growth_min", growth_min), ("anthranilate_min", anthranilate_min)):
+        if not (math.isfinite(val) and val >= 0):
+            raise KinfluxError(f"{name} must be a finite number >= 0, got {val!r}")
+    if not (math.isfinite(glucose_uptake_max) and glucose_uptake_max > 0):
+        raise KinfluxError(f"glucose_uptake_max must be > 0 mmol/gDW/h, got {glucose_uptake_max!r}")
+    ub = 100.0
+    bounds: dict[str, tuple[float, float]] = {}
+    if model is not None:
+        # boundary species absent from the initial medium can only be secreted
+        medium = set(yaml.safe_load(path.read_text()).get("initial_medium") or {})
+        for r in model.reactions:
+            if not r.name.endswith("tex"):
+                continue
+            for _, sp, _ in r.substrates:
+                if sp in model.boundary and sp not in medium:
+                    bounds[r.name] = (-ub, 0.0)
+            for _, sp, _ in r.products:
+                if sp in model.boundary and sp not in medium:
+                    bounds[r.name] = (0.0, ub)
+    bounds.update(
+        {
+            "LMPD_biomass_c_1_420": (growth_min / bs, ub / bs),
+            "ANTHtex": (anthranilate_min, ub),
+            "GLCtex": (0.0, glucose_uptake_max),
+        }
+    )
+    return SteadyStateConstraints(flux_bounds=bounds, scaling=scaling)

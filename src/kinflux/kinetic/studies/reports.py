@@ -1,0 +1,162 @@
+"""Run folders of the studies: one call per study writes tables, arrays and figures.
+
+Each function runs its study inside a :class:`kinflux.runs.RunFolder` (``config.json``,
+``log.txt``, written to a hidden partial folder and renamed on success) and returns the
+study's result:
+
+- :func:`robustness_run`: ``shares.csv`` (group x check time, %), ``settling_times.csv``,
+  ``status.csv``, ``summary.json``, ``deviations.npz``, ``figures/deviations.png``.
+- :func:`bioreactor_run`: ``summary.csv`` (final g/L), ``status.csv``, ``curves.npz``,
+  ``figures/bioreactor.png``.
+- :func:`km_integration_run`: ``splits.csv``, ``held_out_km.csv``, ``summary.json``,
+  ``figures/overlap.png``.
+
+Also :func:`anthranilate_problem`, the anthranilate model around one sampled profile.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kinflux.io import save_npz, write_json
+from kinflux.runs import RunFolder
+
+__all__ = ["anthranilate_problem", "robustness_run", "bioreactor_run", "km_integration_run"]
+
+
+def anthranilate_problem(seed: int = 0, profile: int = 0, n_profiles: int = 1) -> Any:
+    """KineticProblem of ``kin_varma_anthranilate`` around profile ``profile`` of
+    ``n_profiles`` drawn with the published constraints (growth >= 0.26 h^-1,
+    anthranilate >= 0.14 mmol/gDW/h) and ``seed``."""
+    from kinflux.datasets import kinetic_model_path
+    from kinflux.kinetic.model import KineticModel
+    from kinflux.kinetic.problem import KineticProblem
+    from kinflux.kinetic.sampling import anthranilate_constraints, sample_steady_states
+
+    m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
+    s = sample_steady_states(m, n_profiles, anthranilate_constraints(m), seed=seed)
+    return KineticProblem.from_samples(s, profile)
+
+
+def robustness_run(
+    out: str | os.PathLike,
+    source: Any,
+    n_models: int = 1000,
+    force: bool = False,
+    config: dict[str, Any] | None = None,
+    **study: Any,
+) -> Any:
+    """Valid sets from ``source`` -> :func:`~.robustness.robustness_study` -> run folder.
+
+    ``study`` are :func:`~.robustness.robustness_study` options; ``config`` extra
+    entries for ``config.json`` (e.g. the command line's model and profile).
+    """
+    from kinflux.kinetic.studies.robustness import PUBLISHED_SHARES, robustness_study
+    from kinflux.plots.studies import robustness_figure
+
+    cfg = {"study": "robustness", "source": source.name, "n_models": n_models, **study}
+    cfg.update(config or {})
+    with RunFolder(out, cfg, force=force) as run:
+        params = source.valid_parameters(n_models, seed=int(study.get("seed", 0)))
+        run.log(f"{len(params)} valid parameter sets from {source.name}")
+        res = robustness_study(source.problem, params, **study)
+        shares = res.shares()
+        run.write_table(shares.reset_index(), "shares.csv")
+        run.write_table(res.settling_times().reset_index(), "settling_times.csv")
+        run.write_table(
+            pd.DataFrame({"status": res.status, "seconds": res.seconds}).rename_axis("model"),
+            "status.csv",
+            index=True,
+        )
+        save_npz(
+            run.file("deviations.npz"),
+            {"t": res.t, **{f"deviation_{g}": d for g, d in res.deviations.items()}},
+            {"tolerance": res.tolerance, "groups": list(res.deviations)},
+        )
+        summary = {
+            "shares_percent": shares.to_dict(),
+            "published_percent": PUBLISHED_SHARES,
+            "models": res.n_models,
+            "timed_out": res.timed_out,
+            "failed": res.failed,
+            "models_per_s": res.models_per_second,
+            "wall_seconds": res.wall_seconds,
+        }
+        write_json(run.file("summary.json"), summary)
+        robustness_figure(
+            res, run.file("figures/deviations.png"), title=f"robustness ({source.name})"
+        )
+    return res
+
+
+def bioreactor_run(
+    out: str | os.PathLike,
+    source: Any,
+    reactor: Any,
+    n_models: int = 100,
+    force: bool = False,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    **study: Any,
+) -> Any:
+    """Valid sets from ``source`` -> :func:`~.bioreactor.simulate_bioreactor` -> run folder."""
+    from kinflux.kinetic.studies.bioreactor import simulate_bioreactor
+    from kinflux.plots.studies import bioreactor_figure
+
+    cfg = {"study": "bioreactor", "source": source.name, "reactor": reactor.source}
+    cfg.update({"n_models": n_models, "seed": seed, **study, **(config or {})})
+    with RunFolder(out, cfg, force=force) as run:
+        params = source.valid_parameters(n_models, seed=seed)
+        res = simulate_bioreactor(source.problem, params, reactor, **study)
+        run.write_table(res.summary().reset_index(), "summary.csv")
+        run.write_table(
+            pd.DataFrame(
+                {"status": res.status, "seconds": res.seconds, "reached_h": res.reached}
+            ).rename_axis("model"),
+            "status.csv",
+            index=True,
+        )
+        save_npz(
+            run.file("curves.npz"),
+            {"t": res.t, **{f"{k}_g_per_l": v for k, v in res.curves().items()}},
+            {"note": "simulated only; no measured fermentation data in kinflux"},
+        )
+        bioreactor_figure(
+            res, run.file("figures/bioreactor.png"), title=f"batch reactor ({source.name})"
+        )
+    return res
+
+
+def km_integration_run(
+    out: str | os.PathLike,
+    problem: Any,
+    known: dict[str, float],
+    force: bool = False,
+    config: dict[str, Any] | None = None,
+    **study: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`~.km_integration.km_integration_study` -> run folder."""
+    from kinflux.kinetic.studies.km_integration import km_integration_study
+    from kinflux.plots.studies import km_overlap_figure
+
+    cfg = {"study": "km_integration", "known_km": known, **study, **(config or {})}
+    with RunFolder(out, cfg, force=force) as run:
+        splits, per_km = km_integration_study(problem, known, **study)
+        run.write_table(splits, "splits.csv")
+        per = per_km.copy()
+        for c in ("generated_with", "generated_without"):
+            per[c] = per[c].map(lambda r: "" if r is None else f"{r[0]:.4g}:{r[1]:.4g}")
+        run.write_table(per, "held_out_km.csv")
+        write_json(
+            run.file("summary.json"),
+            {
+                k: float(np.mean(splits[k]))
+                for k in ("os_with", "os_without", "incidence_with", "incidence_without")
+            },
+        )
+        km_overlap_figure(splits, run.file("figures/overlap.png"), title="measured Km")
+    return splits, per_km

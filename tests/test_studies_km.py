@@ -1,0 +1,93 @@
+"""Integration of measured Km: overlap score, fixed-Km problem view, the study."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from kinflux import KinfluxError
+from kinflux.kinetic.studies import km_integration as ki
+
+
+@pytest.fixture(scope="module")
+def problem():
+    from kinflux.kinetic.problem import KineticProblem
+
+    return KineticProblem.bundled("kin_varma")
+
+
+def test_overlap_score_by_hand():
+    assert ki.overlap_score((0.0, 2.0), (1.0, 5.0)) == 0.5
+    assert ki.overlap_score((1.0, 2.0), (0.0, 5.0)) == 1.0
+    assert ki.overlap_score((0.0, 1.0), (2.0, 3.0)) == 0.0
+    assert ki.overlap_score((0.0, 4.0), (1.0, 2.0)) == 0.25
+    assert ki.overlap_score((1.5, 1.5), (1.0, 2.0)) == 1.0
+
+
+def test_fixed_view_draws_log_uniform(problem):
+    view = ki.FixedKmProblem(problem, {"km_substrate_FUM": (1e-4, 1e-2)}, seed=3)
+    col = problem.km_names.index("km_substrate_FUM")
+    lk = torch.randn(400, problem.n_km, dtype=torch.float64) - 9.0
+    fixed = view.fixed_log_km(lk)
+    v = fixed[:, col]
+    assert bool(((v >= math.log(1e-4)) & (v <= math.log(1e-2))).all())
+    # log-uniform: the mean of ln Km is the middle of the ln range
+    assert abs(float(v.mean()) - math.log(1e-3)) < 0.3
+    other = [i for i in range(problem.n_km) if i != col]
+    assert torch.equal(fixed[:, other], lk[:, other])
+    assert torch.equal(view.fixed_log_km(lk), fixed)  # same rows, same draws
+    assert view.n_km == problem.n_km and view.partition == problem.partition
+    lam = view.lambda_max_of_log_km(lk[:3])
+    assert lam.shape == (3,)
+
+
+def test_fixed_view_rejects_unknown(problem):
+    with pytest.raises(KinfluxError, match="not Michaelis"):
+        ki.FixedKmProblem(problem, {"km_nope": (1.0, 2.0)})
+
+
+def test_parse_and_csv(tmp_path):
+    assert ki.parse_fixed_km(["km_substrate_FUM:0.4:0.6"]) == {
+        "km_substrate_FUM": pytest.approx((4e-4, 6e-4))
+    }
+    with pytest.raises(KinfluxError, match="NAME:LOW:HIGH"):
+        ki.parse_fixed_km(["km_substrate_FUM:0.4"])
+    p = tmp_path / "km.csv"
+    p.write_text("km_name,value_mM\nkm_substrate_FUM,0.5\n")
+    assert ki.read_known_km_csv(p) == {"km_substrate_FUM": pytest.approx(5e-4)}
+    p.write_text("km_name,value_mM\nkm_substrate_FUM,-1\n")
+    with pytest.raises(KinfluxError, match="positive"):
+        ki.read_known_km_csv(p)
+    assert ki.fixed_ranges({"a": 1.0}) == {"a": (0.8, 1.2)}
+
+
+def test_known_km_from_published_model(problem):
+    from kinflux.datasets import kinetic_model_path
+
+    names = ki.pathway_km(problem)
+    assert len(names) == 35
+    known = ki.known_km_from_model(kinetic_model_path("varma_strain_1"), names)
+    assert known["km_substrate_FUM"] == pytest.approx(524986.8682207386e-6)
+
+
+def test_tiny_study(problem):
+    known = {"km_substrate_FUM": 0.5, "km_product_FUM": 0.17, "km_substrate1_CS": 5e-7}
+    splits, per = ki.km_integration_study(
+        problem,
+        known,
+        n_splits=1,
+        generator_options={
+            "generations": 1,
+            "population": 2,
+            "n_models": 4,
+            "hidden": (8,),
+            "latent_dim": 4,
+            "update": "improved",
+        },
+        n_generate=20,
+    )
+    assert len(splits) == 1 and len(per) == 1
+    row = splits.iloc[0]
+    assert 0 <= row.os_with <= 1 and 0 <= row.incidence_without <= 1

@@ -1,0 +1,71 @@
+"""Robustness study: settling-time formula, a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinflux import KinfluxError
+from kinflux.kinetic.studies.robustness import RobustnessResult, robustness_study
+
+
+def _result(dev, status=None):
+    t = np.array([0.0, 0.1, 0.4, 0.5, 1.0])
+    return RobustnessResult(
+        t=t,
+        deviations={"g": np.asarray(dev, float)},
+        status=status or ["ok"] * len(dev),
+        seconds=np.zeros(len(dev)),
+        wall_seconds=1.0,
+        tolerance=0.01,
+    )
+
+
+def test_settling_times_by_hand():
+    dev = [
+        [0.5, 0.2, 0.005, 0.001, 0.0],  # within from t = 0.4 h (24 min)
+        [0.5, 0.005, 0.02, 0.001, 0.0],  # leaves again at 0.4: settles at 0.5 h (30 min)
+        [0.5, 0.2, 0.1, 0.1, 0.05],  # never
+        [0.001, 0.001, 0.001, 0.001, 0.001],  # within from the start
+    ]
+    st = _result(dev).settling_times()["g"].tolist()
+    assert st == [0.4, 0.5, np.inf, 0.0]
+    sh = _result(dev).shares((24.0, 34.0))
+    assert sh.loc["g", "24 min"] == 50.0
+    assert sh.loc["g", "34 min"] == 75.0
+
+
+def test_failed_models_never_return():
+    r = _result([[0.0] * 5, [0.0] * 5], status=["ok", "timeout"])
+    assert r.shares((24.0,)).loc["g", "24 min"] == 50.0
+    assert r.timed_out == 1
+
+
+@pytest.fixture(scope="module")
+def run():
+    from kinflux.kinetic.problem import KineticProblem
+    from kinflux.kinetic.studies.sources import OracleSource
+
+    pr = KineticProblem.bundled("varma_strain_1")
+    P = OracleSource(pr, batch=20).valid_parameters(2, seed=0)
+    return pr, robustness_study(pr, P, fraction=0.2, t_end=3.0, n_times=15, time_limit=60)
+
+
+def test_small_study(run):
+    pr, res = run
+    assert res.status == ["ok", "ok"]
+    assert list(res.deviations) == ["biomass", "nadh", "atp", "nadph", "all_cytosolic"]
+    # t = 0 is the perturbed state: within the box, not already settled
+    assert 0.0 < res.deviations["all_cytosolic"][:, 0].max() <= 0.2 + 1e-9
+    # valid (stable) models come back: deviation at 3 h far below the start
+    assert (res.deviations["all_cytosolic"][:, -1] < 0.05).all()
+    assert 0.4 in res.t and np.isclose(res.t, 34 / 60).any()
+    assert res.models_per_second > 0
+
+
+def test_bad_tolerance():
+    from kinflux.kinetic.problem import KineticProblem
+
+    pr = KineticProblem.bundled("varma_strain_1")
+    with pytest.raises(KinfluxError, match="tolerance"):
+        robustness_study(pr, pr.parameters(pr.log_km_steady[None]), tolerance=2.0)
