@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 
 import typer
 from rich.console import Console
@@ -21,6 +22,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 _FLAGS = {"debug": False}
+
+
+class Backend(StrEnum):
+    """Where parallel work runs (:func:`kinflux.compute.map`)."""
+
+    local = "local"
+    ray = "ray"
+
 
 #: exit codes
 EXIT_BAD_INPUT = 2

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import console, err_console, run_cli_errors
+from kinflux.cli.common import Backend, console, err_console, run_cli_errors
 from kinflux.flux.hyperparameters import HYPERPARAMETERS
 
 app = typer.Typer(help="Flux-balance networks, training sets and AMNs.", no_args_is_help=True)
@@ -29,13 +29,6 @@ class Mode(StrEnum):
 
     UB = "UB"
     EB = "EB"
-
-
-class Backend(StrEnum):
-    """Compute backend."""
-
-    local = "local"
-    ray = "ray"
 
 
 def _enum(name: str, values: tuple[str, ...]) -> type[Enum]:

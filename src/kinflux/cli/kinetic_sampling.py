@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import console, run_cli_errors
+from kinflux.cli.common import Backend, console, run_cli_errors
 from kinflux.cli.kinetic import (
     ACCEPT_RESIDUAL,
     FORCE,
@@ -29,13 +29,6 @@ from kinflux.cli.kinetic import (
 )
 
 __all__ = ["app"]
-
-
-class Backend(StrEnum):
-    """Where ORACLE batches run."""
-
-    local = "local"
-    ray = "ray"
 
 
 class Preset(StrEnum):
