@@ -138,7 +138,7 @@ class KmGenerator(nn.Module):
         for i, lin in enumerate(self.layers):
             h = lin(h)
             if i < len(self.layers) - 1:
-                h = nn.functional.leaky_relu(h, LEAKY_SLOPE)
+                h = nn.functional.leaky_relu(h, LEAKY_SLOPE, inplace=True)
         return h
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,13 @@ import torch
 from sklearn.base import BaseEstimator
 
 from kinflux import KinfluxError
-from kinflux.kinetic.generators import HIDDEN, LATENT_DIM, KmGenerator, batched_log_km
+from kinflux.kinetic.generators import (
+    HIDDEN,
+    LATENT_DIM,
+    KmGenerator,
+    batched_log_km,
+    map_log_km,
+)
 from kinflux.kinetic.nes import make_strategy, seed_for
 from kinflux.kinetic.rewards import reward_function
 
@@ -348,17 +354,14 @@ class RenaissanceGenerator(BaseEstimator):
                 )
                 raw = g.raw(z)
                 if not published:
-                    out[s : s + m] = g.log_km_low + (g.log_km_high - g.log_km_low) * torch.sigmoid(
-                        raw
-                    )
+                    span = g.log_km_high - g.log_km_low
+                    out[s : s + m] = torch.sigmoid_(raw).mul_(span).add_(g.log_km_low)
                 elif lo_hi is not None:
                     span = max(lo_hi[1] - lo_hi[0], 1e-30)
                     out[s : s + m] = g.log_km_low + (g.log_km_high - g.log_km_low) * (
                         (raw - lo_hi[0]) / span
                     )
                 else:
-                    from kinflux.kinetic.generators import map_log_km
-
                     full, rest = divmod(m, block)
                     if full:
                         out[s : s + full * block] = map_log_km(
