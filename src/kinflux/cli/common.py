@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import tempfile
+import warnings
 from collections.abc import Iterator
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -101,3 +104,45 @@ def main_guard(app: typer.Typer) -> None:
         if is_debug():
             raise
         sys.exit(report_error(exc))
+
+
+def set_quiet_flag(quiet: bool) -> None:
+    """Apply a command's ``--quiet`` (the same as ``kinflux --quiet``)."""
+    if quiet:
+        from kinflux.progress import set_quiet
+
+        set_quiet(True)
+
+
+@contextlib.contextmanager
+def show_warnings() -> Iterator[None]:
+    """Print the library's warnings raised in the block as yellow one-liners."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            err_console.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
+
+
+def writable(path: Path, force: bool, folder: bool = False) -> Path:
+    """Fail now (not after the work) when ``path`` exists without ``force`` or cannot be
+    written; creates no file."""
+    from kinflux import KinfluxError
+    from kinflux.io import OutputExistsError
+
+    path = Path(path)
+    if path.exists() and not force and not (folder and path.is_dir() and not any(path.iterdir())):
+        raise OutputExistsError(f"{path} already exists; pass --force to replace it")
+    if path.is_dir() and not folder:
+        raise KinfluxError(f"{path} is a folder; give a file name for --out")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise KinfluxError(
+            f"cannot write {path}: {exc.strerror or exc}; choose a writable --out"
+        ) from None
+    return path

@@ -6,11 +6,7 @@ The ``train`` options are generated from the AMN hyper-parameter table
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import tempfile
-import warnings
-from collections.abc import Iterator
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
@@ -18,7 +14,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import Backend, console, err_console, run_cli_errors
+from kinflux.cli.common import (
+    Backend,
+    console,
+    run_cli_errors,
+    set_quiet_flag,
+    show_warnings,
+    writable,
+)
 from kinflux.flux.hyperparameters import HYPERPARAMETERS
 
 app = typer.Typer(help="Flux-balance networks, training sets and AMNs.", no_args_is_help=True)
@@ -47,47 +50,6 @@ def summary_table(summary: dict, seconds: float, title: str) -> Table:
     table.add_row("growth max (h^-1)", f"{summary['growth_max']:.4f}")
     table.add_row("seconds", f"{seconds:.2f}")
     return table
-
-
-def writable(path: Path, force: bool, folder: bool = False) -> Path:
-    """Fail now (not after the work) when ``path`` exists without ``force`` or cannot be
-    written; creates no file."""
-    from kinflux import KinfluxError
-    from kinflux.io import OutputExistsError
-
-    path = Path(path)
-    if path.exists() and not force and not (folder and path.is_dir() and not any(path.iterdir())):
-        raise OutputExistsError(f"{path} already exists; pass --force to replace it")
-    if path.is_dir() and not folder:
-        raise KinfluxError(f"{path} is a folder; give a file name for --out")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise KinfluxError(
-            f"cannot write {path}: {exc.strerror or exc}; choose a writable --out"
-        ) from None
-    return path
-
-
-@contextlib.contextmanager
-def show_warnings() -> Iterator[None]:
-    """Print the library's warnings raised in the block as yellow one-liners."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            err_console.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
-
-
-def _quiet(quiet: bool) -> None:
-    if quiet:
-        from kinflux.progress import set_quiet
-
-        set_quiet(True)
 
 
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
@@ -133,7 +95,7 @@ def dataset(
     quiet: bool = QUIET,
 ) -> None:
     """Build a pFBA training set: media drawn from a guide, all split fluxes."""
-    _quiet(quiet)
+    set_quiet_flag(quiet)
     with run_cli_errors(), show_warnings():
         from kinflux import KinfluxError
         from kinflux.datasets import medium_guide_path
@@ -213,7 +175,7 @@ def _train(
     **options: Any,
 ) -> None:
     """Train an AMN (or ANN baseline): CV metrics, final model, parity plots."""
-    _quiet(quiet)
+    set_quiet_flag(quiet)
     hyper = {}
     for h in HYPERPARAMETERS:
         if h.cli:
@@ -312,7 +274,7 @@ def predict(
     A knockout prediction is projected onto the mutant's feasible set by default, so a
     lethal knockout predicts zero growth; compare it with `--project` wild-type runs.
     """
-    _quiet(quiet)
+    set_quiet_flag(quiet)
     with run_cli_errors(), show_warnings():
         from kinflux.flux.runs import predict_file
 

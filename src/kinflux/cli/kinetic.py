@@ -6,17 +6,20 @@ and the generator commands. Thin: parse, call :mod:`kinflux.kinetic`, print.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import console, err_console, run_cli_errors
+from kinflux.cli.common import (  # noqa: F401  (re-exported for the kinetic commands)
+    console,
+    err_console,
+    run_cli_errors,
+    set_quiet_flag,
+    show_warnings,
+)
 
 app = typer.Typer(
     help="Kinetic models: load, inspect, simulate, parameterize.", no_args_is_help=True
@@ -65,25 +68,6 @@ ACCEPT_RESIDUAL = typer.Option(
     "--accept-residual",
     help="Use a profile whose mass-balance residual exceeds 1e-6 (a warning shows it).",
 )
-
-
-def set_quiet_flag(quiet: bool) -> None:
-    """Apply a command's ``--quiet``."""
-    if quiet:
-        from kinflux.progress import set_quiet
-
-        set_quiet(True)
-
-
-@contextlib.contextmanager
-def show_warnings() -> Iterator[None]:
-    """Print the library's warnings (e.g. an accepted residual) as yellow lines."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            err_console.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
 
 
 def kinetic_file(name_or_path: str | Path) -> Path:
