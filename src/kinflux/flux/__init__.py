@@ -27,8 +27,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kinflux import lazy_exports
 
 _EXPORTS = {
     "Network": "network",
@@ -52,14 +51,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"kinflux.flux.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'kinflux.flux' has no attribute '{name}'")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -9,21 +9,17 @@ Public names are imported on first use, so ``import kinflux.kinetic`` stays fast
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kinflux import lazy_exports
 
 _LAZY = {
-    "KineticProblem": "kinflux.kinetic.problem",
-    "KineticModel": "kinflux.kinetic.model",
-    "SteadyState": "kinflux.kinetic.steady",
-    "Scaling": "kinflux.kinetic.units",
-    "lambda_max": "kinflux.kinetic.dynamics",
+    "KineticProblem": "problem",
+    "KineticModel": "model",
+    "SteadyState": "steady",
+    "Scaling": "units",
+    "lambda_max": "dynamics",
+    "RenaissanceGenerator": "renaissance",
+    "KmGenerator": "generators",
 }
 
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'kinflux.kinetic' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
