@@ -9,8 +9,8 @@ Usage:
     python benchmarks/reservoir_exp110.py [--quick] [--out DIR] [--cache DIR] [--jobs N]
 
 ``--cache`` keeps the frozen AMN (11,000 pFBA samples and its fit) between runs; the
-first run builds it. ``--quick``: 5 pFBA media per composition, a small frozen AMN,
-100 head epochs, 5 folds, one repeat, fewer FBA scalars and BFGS iterations.
+first run builds it. ``--quick``: 3 pFBA media per composition, a small frozen AMN,
+30 head epochs, 5 folds, one repeat, 4 FBA scalars and 3 BFGS iterations.
 
 Last line: JSON {"reservoir_Q2", "reservoir_Q2_sd", "reservoir_R2_train",
 "fba_predicted_bounds_Q2", "ols_Q2", "gbm_Q2", "rf_Q2", "ann_Q2", "fba_scaled_R2",
@@ -47,18 +47,18 @@ def main(argv: list[str] | None = None) -> dict:
         kw = {
             "folds": 5,
             "repeats": 1,
-            "per_composition": 5,
+            "per_composition": 3,
             "frozen_params": {
                 "arch": args.frozen_arch,
-                "epochs": 20,
-                "hidden": (64,),
+                "epochs": 10,
+                "hidden": (32,),
                 "patience": 0,
                 "n_threads": 1,
             },
-            "reservoir_params": {"epochs": 100, "batch_size": 5},
+            "reservoir_params": {"epochs": 30, "batch_size": 5},
             "baseline_params": {
-                "fba_scaled": {"scales": tuple(float(s) for s in range(1, 12))},
-                "fba_fitted": {"maxiter": 5},
+                "fba_scaled": {"scales": (1.0, 2.0, 4.0, 8.0)},
+                "fba_fitted": {"maxiter": 3},
             },
         }
     else:

@@ -26,7 +26,9 @@ def fit(
         None, help="Folder caching the frozen AMN (default: frozen/ in the run folder)."
     ),
     frozen_arch: str = typer.Option("ANN-Dense", help="Architecture of the frozen AMN."),
-    frozen_epochs: int = typer.Option(200, min=1, help="Epochs of the frozen AMN."),
+    frozen_epochs: int = typer.Option(
+        None, min=1, help="Epochs of the frozen AMN (default: the AMN's, 200)."
+    ),
     epochs: int = typer.Option(1000, min=1, help="Epochs of the uptake head."),
     batch_size: int = typer.Option(5, min=1, help="Batch size of the uptake head."),
     lr: float = typer.Option(1e-4, help="Learning rate of the uptake head."),
@@ -55,7 +57,11 @@ def fit(
             folds=folds,
             repeats=repeats,
             cache=cache,
-            frozen_params={"arch": frozen_arch, "epochs": frozen_epochs, "n_threads": 1},
+            frozen_params={
+                "arch": frozen_arch,
+                "n_threads": 1,
+                **({"epochs": frozen_epochs} if frozen_epochs else {}),
+            },
             reservoir_params={
                 "epochs": epochs,
                 "batch_size": batch_size,

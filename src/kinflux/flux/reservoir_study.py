@@ -234,7 +234,8 @@ def run_reservoir_study(
                     "seconds": time.perf_counter() - t0,
                 }
                 if name == "fba_fitted":
-                    fitted = dict(zip(design.variable_ids, np.round(full.bounds_, 3), strict=True))
+                    vals = np.round(full.bounds_, 3).tolist()
+                    fitted = dict(zip(design.variable_ids, vals, strict=True))
                     run.log(f"fba_fitted in-sample bounds (mmol/gDW/h): {fitted}")
                 if name == "fba_scaled":
                     run.log(f"fba_scaled in-sample scale: {full.scale_} mmol/gDW/h")
