@@ -88,6 +88,11 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-limit", type=float, default=120.0, help="s per model")
+    ap.add_argument("--n-robust", type=int, default=None, help="models per source (1000)")
+    ap.add_argument("--n-reactor", type=int, default=None, help="anthranilate reactor models (8)")
+    ap.add_argument("--reactor-time-limit", type=float, default=300.0, help="s per model")
+    ap.add_argument("--splits", type=int, default=None, help="Km splits (10)")
+    ap.add_argument("--km-generations", type=int, default=None, help="generator updates (15)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     q = args.quick
@@ -105,7 +110,7 @@ def main() -> None:
     _log(f"anthranilate problem: {problem!r}")
 
     # 1. robustness
-    n_rob = 8 if q else 1000
+    n_rob = args.n_robust or (8 if q else 1000)
     gen_src = _generator_source(problem, args)
     try:
         res_g, sh_g = _robustness(problem, gen_src, n_rob, args)
@@ -124,7 +129,7 @@ def main() -> None:
     _log(f"robustness done at {time.perf_counter() - t0:.0f} s")
 
     # 2. bioreactor
-    n_bio = 1 if q else 8
+    n_bio = args.n_reactor or (1 if q else 8)
     done = 0
     reactors = [
         (problem, gen_src, Bioreactor.from_yaml("anthranilate_bioreactor"), n_bio),
@@ -132,7 +137,7 @@ def main() -> None:
             KineticProblem.bundled("varma_strain_1"),
             None,
             Bioreactor.from_yaml("single_species_reactor"),
-            1 if q else 4,
+            1 if q else max(1, n_bio // 2),
         ),
     ]
     for pr, src, reactor, n in reactors:
@@ -147,7 +152,7 @@ def main() -> None:
             reactor,
             t_end=0.02 if q else 60.0,
             n_times=5 if q else 1000,
-            time_limit=30.0 if q else 300.0,
+            time_limit=30.0 if q else args.reactor_time_limit,
             n_jobs=args.n_jobs,
         )
         done += sum(s == "ok" for s in res.status)
@@ -166,9 +171,9 @@ def main() -> None:
     splits, _ = ki.km_integration_study(
         kv,
         known,
-        n_splits=1 if q else 10,
+        n_splits=args.splits or (1 if q else 10),
         generator_options={
-            "generations": 2 if q else 15,
+            "generations": args.km_generations or (2 if q else 15),
             "population": 4 if q else 8,
             "n_models": 16 if q else 40,
             "hidden": (32, 32) if q else (64, 64),

@@ -78,6 +78,7 @@ def test_jacobian_matches_differences(setup):
         assert np.abs(fd - J[:, :, col]).max() / scale < 1e-4
 
 
+@pytest.mark.slow
 def test_short_simulation(setup):
     pr, r, P = setup
     res = simulate_bioreactor(pr, P[:1], r, t_end=0.005, n_times=3, time_limit=120)

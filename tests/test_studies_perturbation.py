@@ -98,3 +98,17 @@ def test_integrate_many_timeout_is_reported():
     assert res.reached[0] < 1e3
     with pytest.raises(KinfluxError, match="method"):
         integrate_many(_Decay([1.0]), np.ones((1, 2)), np.array([0.0, 1.0]), method="RK45")
+
+
+def test_anthranilate_box_and_totals():
+    """The model where perturbing independent species only sends nadh_c far out."""
+    from kinflux.datasets import kinetic_model_path
+    from kinflux.kinetic.model import KineticModel
+
+    m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
+    g = torch.Generator().manual_seed(0)
+    x_ss = torch.exp(torch.rand(m.n_variables, generator=g, dtype=torch.float64) * 9.0)  # 1-8e3 uM
+    x = sample_perturbations(m, x_ss, 0.5, 32, seed=2)
+    assert bool(((x / x_ss - 1).abs() <= 0.5 + 1e-12).all())
+    tot, tot0 = m.moiety_totals(x), m.moiety_totals(x_ss[None])
+    assert torch.allclose(tot, tot0.expand_as(tot), rtol=1e-10, atol=1e-9)

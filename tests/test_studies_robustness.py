@@ -51,6 +51,7 @@ def run():
     return pr, robustness_study(pr, P, fraction=0.2, t_end=3.0, n_times=15, time_limit=60)
 
 
+@pytest.mark.slow
 def test_small_study(run):
     pr, res = run
     assert res.status == ["ok", "ok"]

@@ -7,4 +7,5 @@ bioreactor, integration of measured Km.
 - :mod:`.robustness`: share of models returning to their steady state.
 - :mod:`.bioreactor`: batch fermentation of valid models.
 - :mod:`.km_integration`: fixed Km ranges, overlap score, integrated vs held-out Km.
+- :mod:`.reports`: one call per study that writes a run folder with tables and figures.
 """

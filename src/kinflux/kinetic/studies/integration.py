@@ -10,10 +10,12 @@ for a right-hand side or a Jacobian, the requests are evaluated together as one 
 Every solver still takes its own steps with its own error control, so the results are
 those of separate :func:`scipy.integrate.solve_ivp` calls.
 
-Wall-time limit: the models of one call start together; a model whose solver is still
-running ``time_limit`` seconds after that start is stopped and reported as
-``"timeout"``. This is the time a user waits for it (the batch's clock), so keep batches
-moderate (64 by default) and parallelize batches with :func:`kinflux.compute.map`.
+Wall-time limit: each model is charged its share of the batch's wall time (the time of
+every round of requests is split evenly among the models that took part in it, so the
+charges add up to the batch's wall time and a model left alone pays the full clock); a
+model whose charge exceeds ``time_limit`` seconds is stopped and reported as
+``"timeout"``, its trajectory kept up to the time it reached. Parallelize batches with
+:func:`kinflux.compute.map`.
 
 Example:
     >>> import numpy as np
@@ -70,7 +72,7 @@ class IntegrationResult:
             (the times reached before it are kept).
         status: per model ``"ok"``, ``"failed"`` or ``"timeout"``.
         messages: the solver's message per model.
-        seconds: wall time per model from the batch start to its end, s.
+        seconds: each model's share of the batch's wall time, s (they add up to it).
         n_rhs: right-hand-side evaluations per model.
         reached: time each solver reached (``t_eval[-1]`` when it finished).
     """
@@ -97,6 +99,8 @@ class _Hub:
         self.requests: dict[int, tuple[str, np.ndarray]] = {}
         self.results: dict[int, Any] = {}
         self.alive = n_alive
+        self.cost = np.zeros(n_alive)  # each model's share of the wall time, s
+        self.last = time.perf_counter()
 
     def call(self, k: int, kind: str, y: np.ndarray) -> np.ndarray:
         with self.cond:
@@ -135,6 +139,11 @@ class _Hub:
                 except Exception as exc:  # noqa: BLE001 - handed to the requesting solvers
                     for k in ks:
                         answers[k] = exc
+            now = time.perf_counter()
+            share = (now - self.last) / max(1, len(reqs))
+            for k in reqs:
+                self.cost[k] += share
+            self.last = now
             with self.cond:
                 self.results.update(answers)
                 self.cond.notify_all()
@@ -159,7 +168,7 @@ def integrate_many(
         method: ``"BDF"``, ``"LSODA"`` or ``"Radau"``.
         rtol: relative tolerance.
         atol: absolute tolerance, a scalar or ``(n_models, n_states)``.
-        time_limit: wall-time limit per model, s (``None``: no limit).
+        time_limit: limit on each model's share of the wall time, s (``None``: none).
 
     Returns:
         An :class:`IntegrationResult`.
@@ -182,11 +191,10 @@ def integrate_many(
     n_rhs = np.zeros(n, dtype=np.int64)
     reached = np.full(n, t_eval[0])
     hub = _Hub(system, n)
-    start = time.perf_counter()
 
     def run(k: int) -> None:
         def check() -> None:
-            if time_limit is not None and time.perf_counter() - start > time_limit:
+            if time_limit is not None and hub.cost[k] > time_limit:
                 raise _Timeout
 
         def rhs(t: float, y: np.ndarray) -> np.ndarray:
@@ -223,7 +231,7 @@ def integrate_many(
         except Exception as exc:  # noqa: BLE001 - any solver error fails this model only
             status[k], messages[k] = "failed", f"solver error: {exc}"
         finally:
-            seconds[k] = time.perf_counter() - start
+            seconds[k] = hub.cost[k]
             hub.finished()
 
     threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
