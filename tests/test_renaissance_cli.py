@@ -93,3 +93,32 @@ def test_cli_train_and_generate(tmp_path) -> None:  # noqa: ANN001
     assert meta["n"] == 7 and arrays["valid"].dtype == bool
     res = runner.invoke(app, args + ["--quiet"])  # exists: refused, file untouched
     assert res.exit_code == 2 and "exists" in res.output
+
+
+def test_cli_fixed_km_ranges_reach_the_generated_sets(tmp_path) -> None:  # noqa: ANN001
+    """--fix-km (mM) trains on, records and writes Km inside the known range."""
+    runner = CliRunner()
+    run = tmp_path / "fixed"
+    res = runner.invoke(
+        app,
+        [
+            "kinetic", "train-generator", "--model", "varma_strain_1", "--generations", "1",
+            "--repeats", "1", "--population", "2", "--n-models", "4", "--quiet",
+            "--fix-km", "km_substrate_FUM:0.4:0.6", "--out", str(run),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "sets.npz"
+    res = runner.invoke(
+        app, ["kinetic", "generate", "--run", str(run), "--n", "12", "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    arrays, _ = load_npz(out)
+    col = list(arrays["km_names"]).index("km_substrate_FUM")
+    km_mm = np.exp(arrays["log_km"][:, col].astype(float)) * 1e3
+    assert ((km_mm >= 0.4 - 1e-5) & (km_mm <= 0.6 + 1e-5)).all()
+    bad = runner.invoke(
+        app, ["kinetic", "train-generator", "--fix-km", "km_nope:1:2", "--out", str(tmp_path / "x")]
+    )
+    assert bad.exit_code == 2 and "km_nope" in bad.output
+    assert not (tmp_path / "x").exists()

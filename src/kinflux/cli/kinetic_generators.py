@@ -8,13 +8,14 @@ the :class:`~kinflux.kinetic.problem.KineticProblem`, call
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import console, run_cli_errors
-from kinflux.cli.kinetic import app
+from kinflux.cli.common import Backend, console, run_cli_errors
+from kinflux.cli.kinetic import app, positive
 
 __all__ = ["app"]
 
@@ -50,6 +51,38 @@ def build_problem(
     return KineticProblem(m, ss, km_bounds_molar=(km_low, km_high), partition=partition)
 
 
+class Reward(StrEnum):
+    """Rewards of the evolution strategy (:mod:`kinflux.kinetic.rewards`)."""
+
+    incidence = "incidence"
+    fastest = "fastest"
+
+
+class Update(StrEnum):
+    """Update rules (:mod:`kinflux.kinetic.nes`)."""
+
+    improved = "improved"
+    published = "published"
+
+
+class OutputMap(StrEnum):
+    """Maps of the generator's output into the Km bounds."""
+
+    sigmoid = "sigmoid"
+    published = "published"
+
+
+def known_ranges(
+    fix_km: list[str], known_km: Path | None, spread: float
+) -> dict[str, tuple[float, float]]:
+    """Fixed Km ranges (mol/L) from ``--fix-km`` and ``--known-km`` (the former wins)."""
+    from kinflux.kinetic.known_km import fixed_ranges, parse_fixed_km, read_known_km_csv
+
+    out = fixed_ranges(read_known_km_csv(known_km), spread) if known_km else {}
+    out.update(parse_fixed_km(fix_km))
+    return out
+
+
 @app.command("train-generator")
 def train_generator(
     model: str = typer.Option("varma_strain_1", help="Kinetic model: bundled name or YAML."),
@@ -59,25 +92,44 @@ def train_generator(
         help="TFA profile csv or sample-steady-states .npz (bundled name or path).",
     ),
     profile: int = typer.Option(0, help="Row of the csv / profile of the .npz."),
-    reward: str = typer.Option("incidence", help="incidence or fastest."),
-    update: str = typer.Option("improved", help="improved (default) or published (evostra)."),
-    generations: int = typer.Option(50, help="Generations (updates)."),
-    repeats: int = typer.Option(10, help="Independent trainings."),
-    population: int = typer.Option(20, help="Members per generation."),
-    n_models: int = typer.Option(100, "--n-models", help="Models per member."),
-    sigma: float = typer.Option(0.01, help="Perturbation scale."),
-    learning_rate: float | None = typer.Option(None, help="Step size (default per rule)."),
-    output_map: str = typer.Option("sigmoid", help="sigmoid (per sample) or published."),
+    reward: Reward = typer.Option(Reward.incidence, help="Reward of the evolution strategy."),
+    update: Update = typer.Option(
+        Update.improved, help="improved (rank shaping; default) or published (evostra rule)."
+    ),
+    generations: int = typer.Option(50, min=1, help="Generations (updates)."),
+    repeats: int = typer.Option(10, min=1, help="Independent trainings."),
+    population: int = typer.Option(20, min=2, help="Members per generation."),
+    n_models: int = typer.Option(100, "--n-models", min=1, help="Models per member."),
+    sigma: float = typer.Option(0.01, parser=positive, help="Perturbation scale."),
+    learning_rate: float | None = typer.Option(
+        None, parser=positive, help="Step size (default per rule)."
+    ),
+    output_map: OutputMap = typer.Option(
+        OutputMap.sigmoid, help="sigmoid (per sample, default) or published (batch min-max)."
+    ),
     partition: float = typer.Option(-2.5, help="lambda_max partition, h^-1."),
-    km_low: float = typer.Option(math.exp(-25.0), help="Lower Km bound, mol/L (e^-25)."),
-    km_high: float = typer.Option(math.exp(3.0), help="Upper Km bound, mol/L (e^3)."),
-    seed: int = typer.Option(0, help="Random seed; repeat r uses seed + r."),
-    save_every: int = typer.Option(0, help="Keep parent weights every k generations."),
+    km_low: float = typer.Option(
+        math.exp(-25.0), parser=positive, help="Lower Km bound, mol/L (e^-25)."
+    ),
+    km_high: float = typer.Option(
+        math.exp(3.0), parser=positive, help="Upper Km bound, mol/L (e^3)."
+    ),
+    fix_km: list[str] = typer.Option(
+        [], "--fix-km", help="Known Km range NAME:LOW:HIGH in mM (repeatable)."
+    ),
+    known_km: Path | None = typer.Option(
+        None, "--known-km", help="CSV of known Km (columns km_name, value_mM)."
+    ),
+    known_spread: float = typer.Option(
+        0.2, min=0.0, max=0.99, help="Known Km fixed to value x (1 +- spread)."
+    ),
+    seed: int = typer.Option(0, min=0, help="Random seed; repeat r uses seed + r."),
+    save_every: int = typer.Option(0, min=0, help="Keep parent weights every k generations."),
     out: Path = typer.Option(Path("runs/renaissance"), "--out", "-o", help="Run folder."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run."),
     force: bool = typer.Option(False, "--force", help="Replace a finished run."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="Evaluation workers."),
-    backend: str = typer.Option("local", help="local or ray."),
+    n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Evaluation workers."),
+    backend: Backend = typer.Option(Backend.local, help="Where workers run: local or ray."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train RENAISSANCE generators by natural evolution strategies into a run folder."""
@@ -86,18 +138,23 @@ def train_generator(
         from kinflux.kinetic.renaissance import RenaissanceGenerator
 
         problem = build_problem(model, steady_state, profile, partition, km_low, km_high)
+        fixed = known_ranges(fix_km, known_km, known_spread)
+        if fixed:
+            from kinflux.kinetic.known_km import FixedKmProblem
+
+            problem = FixedKmProblem(problem, fixed, seed)
         est = RenaissanceGenerator(
             generations=generations,
             population=population,
             n_models=n_models,
             sigma=sigma,
-            update=update,
+            update=update.value,
             learning_rate=learning_rate,
-            reward=reward,
-            output_map=output_map,
+            reward=reward.value,
+            output_map=output_map.value,
             random_state=seed,
             n_jobs=n_jobs,
-            backend=backend,
+            backend=backend.value,
         )
         info = {"model": model, "steady_state": steady_state, "profile": profile}
         path = train_generators(

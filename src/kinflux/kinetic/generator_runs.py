@@ -49,6 +49,12 @@ __all__ = [
 def problem_to_dict(problem: Any) -> dict[str, Any]:
     """A :class:`~kinflux.kinetic.problem.KineticProblem` as JSON-able data (model file
     path, steady state in model units, Km bounds in mol/L, partition in h^-1)."""
+    fixed = getattr(problem, "fixed", None)
+    if fixed is not None:  # a FixedKmProblem view: the base problem plus its ranges
+        d = problem_to_dict(problem.base)
+        d["fixed_km_molar"] = {k: list(v) for k, v in fixed.items()}
+        d["fixed_km_seed"] = problem.seed
+        return d
     ss = problem.steady_state
     return {
         "model_source": str(Path(problem.model.source).resolve()),
@@ -86,9 +92,15 @@ def problem_from_dict(d: dict[str, Any]) -> Any:
         scaling=Scaling(**d["scaling"]),
         fluxes_mmol=None if fm is None else torch.tensor(fm, dtype=torch.float64),
     )
-    return KineticProblem(
+    problem = KineticProblem(
         model, ss, tuple(d["km_bounds_molar"]), d["partition"], accept_residual=True
     )
+    if d.get("fixed_km_molar"):
+        from kinflux.kinetic.known_km import FixedKmProblem
+
+        fixed = {k: (float(v[0]), float(v[1])) for k, v in d["fixed_km_molar"].items()}
+        problem = FixedKmProblem(problem, fixed, int(d.get("fixed_km_seed", 0)))
+    return problem
 
 
 def train_generators(
@@ -289,7 +301,13 @@ def generate_parameter_sets(
     lam = np.empty(int(n), dtype=np.float64) if with_lambda_max else None
     with progress_bar(int(n), "complete sets", progress) as bar:
         for s in range(0, int(n), int(chunk)):
-            p = problem.parameters(log_km[s : s + chunk])
+            lk = log_km[s : s + chunk]
+            if hasattr(problem, "fixed_log_km"):  # known Km: write the values used
+                lk = problem.fixed_log_km(lk)
+                log_km[s : s + chunk] = lk.to(log_km.dtype)
+                p = problem.base.parameters(lk)
+            else:
+                p = problem.parameters(lk)
             vmax[s : s + chunk] = p[:, vcols].numpy()
             if lam is not None:
                 lam[s : s + chunk] = problem.lambda_max(p).numpy()

@@ -1,0 +1,150 @@
+"""Known Michaelis constants as fixed ranges: a problem view used in generator training.
+
+RENAISSANCE integrates measured Km by fixing each to its value +-20 %, drawn
+log-uniformly in that range every time a parameter set is built.
+:class:`FixedKmProblem` does this as a view of a
+:class:`~kinflux.kinetic.problem.KineticProblem`: its ``parameters(log_km)`` replaces the
+fixed columns by such draws, so any generator trains with known Km without a change to
+its code. A draw depends only on the row's values and the view's seed (a hash), so the
+same ln Km rows give the same parameters in every process and on every backend.
+
+Ranges are in mol/L. From the command line: ``--fix-km NAME:LOW:HIGH`` (mM) with
+:func:`parse_fixed_km`, or a CSV of known values (columns ``km_name``, ``value_mM``) with
+:func:`read_known_km_csv` and :func:`fixed_ranges`.
+
+Example:
+    >>> fixed_ranges({"km_substrate_FUM": 5e-4})
+    {'km_substrate_FUM': (0.0004, 0.0006)}
+    >>> parse_fixed_km(["km_substrate_FUM:0.4:0.6"])["km_substrate_FUM"]
+    (0.0004, 0.0006)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from kinflux import KinfluxError
+
+__all__ = ["FixedKmProblem", "parse_fixed_km", "read_known_km_csv", "fixed_ranges"]
+
+
+class FixedKmProblem:
+    """A kinetic problem whose fixed Km are drawn log-uniformly in known ranges.
+
+    Args:
+        problem: the base :class:`~kinflux.kinetic.problem.KineticProblem`.
+        fixed: Km name -> ``(low, high)`` in mol/L.
+        seed: mixes into every row's draw.
+
+    Every other attribute (``n_km``, ``km_names``, ``log_km_low``, ``partition``,
+    ``model``, ``lambda_max``, ...) is the base problem's.
+    """
+
+    def __init__(self, problem: Any, fixed: dict[str, tuple[float, float]], seed: int = 0) -> None:
+        idx = {n: i for i, n in enumerate(problem.km_names)}
+        bad = [n for n in fixed if n not in idx]
+        if bad:
+            raise KinfluxError(
+                f"fixed Km {bad[:5]} are not Michaelis constants of model "
+                f"'{problem.model.name}'; examples: {problem.km_names[:3]}"
+            )
+        for n, (lo, hi) in fixed.items():
+            if not (0 < float(lo) <= float(hi) < math.inf):
+                raise KinfluxError(f"fixed Km '{n}': need 0 < low <= high (mol/L), got {(lo, hi)}")
+        self.base = problem
+        self.fixed = {n: (float(lo), float(hi)) for n, (lo, hi) in fixed.items()}
+        self.seed = int(seed)
+        self.columns = torch.tensor([idx[n] for n in self.fixed], dtype=torch.long)
+        self._lo = torch.tensor([math.log(v[0]) for v in self.fixed.values()], dtype=torch.float64)
+        self._hi = torch.tensor([math.log(v[1]) for v in self.fixed.values()], dtype=torch.float64)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "base":
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def _uniforms(self, rows: np.ndarray) -> torch.Tensor:
+        salt = self.seed.to_bytes(8, "little", signed=True)
+        out = np.empty((rows.shape[0], len(self.fixed)))
+        for i, r in enumerate(rows):
+            h = hashlib.blake2b(r.tobytes() + salt, digest_size=8).digest()
+            out[i] = np.random.default_rng(int.from_bytes(h, "little")).random(len(self.fixed))
+        return torch.from_numpy(out)
+
+    def fixed_log_km(self, log_km: torch.Tensor) -> torch.Tensor:
+        """``log_km`` ``(batch, n_km)`` ln(mol/L) with the fixed columns redrawn."""
+        lk = torch.as_tensor(log_km).reshape(-1, self.base.n_km).to(torch.float64).clone()
+        if not len(self.fixed) or lk.shape[0] == 0:
+            return lk
+        u = self._uniforms(np.ascontiguousarray(lk.cpu().numpy()))
+        lk[:, self.columns] = (self._lo + (self._hi - self._lo) * u).to(lk.device)
+        return lk
+
+    def parameters(self, log_km: torch.Tensor) -> torch.Tensor:
+        """Complete parameter sets ``(batch, n_params)`` with the fixed Km redrawn."""
+        return self.base.parameters(self.fixed_log_km(log_km))
+
+    def lambda_max_of_log_km(self, log_km: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
+        """lambda_max (h^-1) ``(batch,)`` of :meth:`parameters` of ``log_km``."""
+        lk = torch.as_tensor(log_km).reshape(-1, self.base.n_km)
+        parts = [
+            self.base.lambda_max(self.parameters(lk[i : i + chunk]), chunk)
+            for i in range(0, lk.shape[0], chunk)
+        ]
+        return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float64)
+
+    def __repr__(self) -> str:
+        return f"FixedKmProblem({self.base!r}, {len(self.fixed)} fixed Km)"
+
+
+def parse_fixed_km(specs: list[str], unit: str = "mM") -> dict[str, tuple[float, float]]:
+    """``["NAME:LOW:HIGH", ...]`` (``unit`` mM or M) -> ``{name: (low, high)}`` mol/L."""
+    per = {"mM": 1e-3, "M": 1.0, "uM": 1e-6}.get(unit)
+    if per is None:
+        raise KinfluxError(f"Km unit {unit!r}: use mM, uM or M")
+    out = {}
+    for s in specs:
+        parts = s.split(":")
+        try:
+            name, lo, hi = parts[0], float(parts[1]) * per, float(parts[2]) * per
+            if len(parts) != 3:
+                raise ValueError
+        except (IndexError, ValueError):
+            raise KinfluxError(
+                f"--fix-km {s!r}: write NAME:LOW:HIGH with LOW and HIGH in {unit}, e.g. "
+                "km_substrate_FUM:0.4:0.6"
+            ) from None
+        out[name] = (lo, hi)
+    return out
+
+
+def read_known_km_csv(path: str | os.PathLike) -> dict[str, float]:
+    """Known Km from a CSV with columns ``km_name`` and ``value_mM`` -> ``{name: mol/L}``
+    (turn them into ranges with :func:`fixed_ranges`)."""
+    p = Path(path)
+    try:
+        df = pd.read_csv(p)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise KinfluxError(f"{p}: cannot read known Km ({exc})") from exc
+    if not {"km_name", "value_mM"} <= set(df.columns):
+        raise KinfluxError(f"{p}: needs columns km_name and value_mM, found {list(df.columns)}")
+    vals = pd.to_numeric(df["value_mM"], errors="coerce")
+    bad = df["km_name"][~(vals > 0)].tolist()
+    if bad:
+        raise KinfluxError(f"{p}: Km {bad[:5]} have no positive value_mM; fix or drop the rows")
+    return {str(n): float(v) * 1e-3 for n, v in zip(df["km_name"], vals, strict=True)}
+
+
+def fixed_ranges(known: dict[str, float], spread: float = 0.2) -> dict[str, tuple[float, float]]:
+    """``{name: k}`` mol/L -> ``{name: (k (1 - spread), k (1 + spread))}``."""
+    if not 0 <= spread < 1:
+        raise KinfluxError(f"spread must be in [0, 1), got {spread}")
+    return {n: (k * (1.0 - spread), k * (1.0 + spread)) for n, k in known.items()}
