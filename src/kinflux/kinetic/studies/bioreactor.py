@@ -405,16 +405,11 @@ def simulate_bioreactor(
         scaling=problem.scaling,
         reached=np.concatenate([o["reached"] for o in outs]) / float(problem.scaling.time),
         config={
+            **{k: v for k, v in common.items() if k != "t"},
             "reactor": reactor.source,
             "t_end": t_end,
             "n_times": n_times,
             "medium": medium,
-            "growth": growth,
-            "method": method,
-            "rtol": rtol,
-            "atol": atol,
-            "medium_atol": medium_atol,
-            "time_limit": time_limit,
             "n_models": int(params.shape[0]),
         },
     )
