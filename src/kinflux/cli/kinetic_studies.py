@@ -13,18 +13,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kinflux.cli.common import console, run_cli_errors
-from kinflux.cli.kinetic import (
-    FORCE,
-    QUIET,
-    SEED,
-    app,
-    load_model,
-    load_steady_state,
-    positive,
-    set_quiet_flag,
-    show_warnings,
-)
+from kinflux.cli.common import console, run_cli_errors, set_quiet_flag, show_warnings
+from kinflux.cli.kinetic import FORCE, QUIET, SEED, app, load_model, load_steady_state, positive
 
 __all__ = ["app"]
 

@@ -44,16 +44,17 @@ from kinflux.flux.frozen import (
 )
 
 __all__ = [
+    "Reservoir",
     "ReservoirError",
-    "FrozenError",
+    "UptakeHead",
+    "bounds_to_cobra",
+    # the frozen part's recipe, re-exported from kinflux.flux.frozen
+    "frozen_amn",
+    "make_amn",
     "reservoir_training_media",
     "solve_media",
     "active_subnetwork",
-    "make_amn",
-    "frozen_amn",
-    "UptakeHead",
-    "Reservoir",
-    "bounds_to_cobra",
+    "FrozenError",
 ]
 
 

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ import torch
 import yaml
 
 from kinflux import KinfluxError
-from kinflux.kinetic.studies.integration import integrate_many
+from kinflux.kinetic.studies.integration import integrate_many, map_batches
 from kinflux.kinetic.units import Scaling
 
 __all__ = ["MOLAR_MASS", "Bioreactor", "BioreactorResult", "simulate_bioreactor"]
@@ -338,8 +337,6 @@ def simulate_bioreactor(
     Returns:
         A :class:`BioreactorResult`.
     """
-    from kinflux.compute import chunks
-    from kinflux.compute import map as cmap
 
     m = problem.model
     params = torch.as_tensor(params, dtype=torch.float64).reshape(-1, m.n_params)
@@ -377,22 +374,18 @@ def simulate_bioreactor(
         "medium_atol": medium_atol,
         "time_limit": time_limit,
     }
-    tasks = [
-        {**common, "params": base[a:b], "y0": np.tile(y_one, (b - a, 1))}
-        for a, b in chunks(params.shape[0], batch_size)
-    ]
-    t0 = time.perf_counter()
-    outs = cmap(
+    outs, wall = map_batches(
         _task,
-        tasks,
-        backend=backend,
-        n_jobs=n_jobs,
-        initializer=_init,
-        initargs=(problem, reactor),
-        progress=progress,
-        description="bioreactor batches",
+        common,
+        {"params": base, "y0": np.tile(y_one, (params.shape[0], 1))},
+        batch_size,
+        _init,
+        (problem, reactor),
+        n_jobs,
+        backend,
+        progress,
+        "bioreactor batches",
     )
-    wall = time.perf_counter() - t0
     y = np.concatenate([o["y"] for o in outs])
     med = {s: y[:, :, i] for i, s in enumerate(outs[0]["medium"])}
     return BioreactorResult(

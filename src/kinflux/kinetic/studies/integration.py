@@ -41,7 +41,7 @@ from scipy.integrate import BDF, LSODA, Radau
 
 from kinflux import KinfluxError
 
-__all__ = ["BatchedSystem", "IntegrationResult", "integrate_many", "METHODS"]
+__all__ = ["BatchedSystem", "IntegrationResult", "integrate_many", "map_batches", "METHODS"]
 
 #: SciPy solvers for stiff systems that take an analytic Jacobian
 METHODS = ("BDF", "LSODA", "Radau")
@@ -241,3 +241,42 @@ def integrate_many(
     for th in threads:
         th.join()
     return IntegrationResult(t_eval, ys, status, messages, seconds, n_rhs, reached)
+
+
+def map_batches(
+    task: Any,
+    common: dict[str, Any],
+    per_model: dict[str, Any],
+    batch_size: int,
+    initializer: Any,
+    initargs: tuple,
+    n_jobs: int = 1,
+    backend: str = "local",
+    progress: Any = False,
+    description: str = "batches",
+) -> tuple[list[Any], float]:
+    """Run ``task`` on batches of models through :func:`kinflux.compute.map`.
+
+    Each task is ``{**common, name: array[a:b] for name, array in per_model}`` for the
+    batches ``[a, b)`` of at most ``batch_size`` models (rows of every ``per_model``
+    array). Returns the task outputs in order and the wall time, s.
+    """
+    from kinflux.compute import chunks
+    from kinflux.compute import map as cmap
+
+    n = len(next(iter(per_model.values())))
+    tasks = [
+        {**common, **{k: v[a:b] for k, v in per_model.items()}} for a, b in chunks(n, batch_size)
+    ]
+    t0 = time.perf_counter()
+    outs = cmap(
+        task,
+        tasks,
+        backend=backend,
+        n_jobs=n_jobs,
+        initializer=initializer,
+        initargs=initargs,
+        progress=progress,
+        description=description,
+    )
+    return outs, time.perf_counter() - t0

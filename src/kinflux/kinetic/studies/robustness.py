@@ -36,7 +36,6 @@ Example:
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +44,7 @@ import pandas as pd
 import torch
 
 from kinflux import KinfluxError
-from kinflux.kinetic.studies.integration import integrate_many
+from kinflux.kinetic.studies.integration import integrate_many, map_batches
 from kinflux.kinetic.studies.perturbation import sample_perturbations
 
 __all__ = [
@@ -278,8 +277,6 @@ def robustness_study(
     Returns:
         A :class:`RobustnessResult`.
     """
-    from kinflux.compute import chunks
-    from kinflux.compute import map as cmap
 
     m = problem.model
     params = torch.as_tensor(params, dtype=torch.float64).reshape(-1, m.n_params)
@@ -305,22 +302,18 @@ def robustness_study(
         "groups": groups,
         "biomass": biomass,
     }
-    tasks = [
-        {**common, "params": params[a:b], "x0": x0[a:b]}
-        for a, b in chunks(params.shape[0], batch_size)
-    ]
-    t0 = time.perf_counter()
-    outs = cmap(
+    outs, wall = map_batches(
         _task,
-        tasks,
-        backend=backend,
-        n_jobs=n_jobs,
-        initializer=_init,
-        initargs=(problem,),
-        progress=progress,
-        description="robustness batches",
+        common,
+        {"params": params, "x0": x0},
+        batch_size,
+        _init,
+        (problem,),
+        n_jobs,
+        backend,
+        progress,
+        "robustness batches",
     )
-    wall = time.perf_counter() - t0
     dev = {g: np.concatenate([o["dev"][g] for o in outs]) for g in outs[0]["dev"]}
     order = [g for g in ("biomass", "nadh", "atp", "nadph", "all_cytosolic") if g in dev]
     dev = {g: dev[g] for g in order + [g for g in dev if g not in order]}
