@@ -130,6 +130,9 @@ def train_generator(
     force: bool = typer.Option(False, "--force", help="Replace a finished run."),
     n_jobs: int = typer.Option(1, "--n-jobs", min=1, help="Evaluation workers."),
     backend: Backend = typer.Option(Backend.local, help="Where workers run: local or ray."),
+    address: str | None = typer.Option(
+        None, help="Ray cluster address (e.g. auto) for --backend ray."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train RENAISSANCE generators by natural evolution strategies into a run folder."""
@@ -155,6 +158,7 @@ def train_generator(
             random_state=seed,
             n_jobs=n_jobs,
             backend=backend.value,
+            address=address,
         )
         info = {"model": model, "steady_state": steady_state, "profile": profile}
         path = train_generators(

@@ -66,6 +66,7 @@ def evaluate_log_km(
     n_jobs: int = 1,
     backend: str = "local",
     block: int = 100,
+    address: str | None = None,
 ) -> torch.Tensor:
     """lambda_max (h^-1) of ln Km sets ``(batch, n_km)`` -> ``(batch,)`` float64.
 
@@ -88,6 +89,7 @@ def evaluate_log_km(
             _eval_task,
             tasks,
             backend=backend,
+            address=address,
             n_jobs=n_jobs,
             initializer=_init_worker,
             initargs=(problem,),
@@ -131,7 +133,8 @@ class RenaissanceGenerator(BaseEstimator):
             not by the draw); ``None``: on for ``"improved"``, off for ``"published"``
             (the published members draw their own noise). The parent always draws its own.
         random_state: seed of the initialization and of every generation's draws.
-        n_jobs, backend: evaluation workers (:func:`kinflux.compute.map`).
+        n_jobs, backend: evaluation workers (:func:`kinflux.compute.map`);
+            ``address``: a Ray cluster (``"auto"``) for ``backend="ray"``.
         progress: bar or callback over curve points.
 
     Attributes:
@@ -162,6 +165,7 @@ class RenaissanceGenerator(BaseEstimator):
         random_state: int = 0,
         n_jobs: int = 1,
         backend: str = "local",
+        address: str | None = None,
         progress: bool = False,
     ) -> None:
         self.generations = generations
@@ -181,6 +185,7 @@ class RenaissanceGenerator(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.backend = backend
+        self.address = address
         self.progress = progress
 
     # ------------------------------------------------------------------ building blocks
@@ -274,7 +279,9 @@ class RenaissanceGenerator(BaseEstimator):
                 with torch.no_grad():
                     lk = batched_log_km(gen, thetas, noise)
                 del thetas
-                lam = evaluate_log_km(problem, lk, self.n_jobs, self.backend, n).reshape(-1, n)
+                lam = evaluate_log_km(
+                    problem, lk, self.n_jobs, self.backend, n, self.address
+                ).reshape(-1, n)
                 rewards = reward_fn(lam)
                 lam_all[g, : lam.shape[0]] = lam.to(torch.float32)
                 row = {
