@@ -36,6 +36,7 @@ __all__ = [
     "ComputeError",
     "map",
     "worker_state",
+    "share",
     "set_threads",
     "get_threads",
     "threads",
@@ -49,6 +50,12 @@ _STATE: dict[str, Any] = {}
 
 class ComputeError(KinfluxError):
     """A backend cannot be used as asked (unknown name, Ray missing, bad n_jobs)."""
+
+
+def share(objects: dict[str, Any]) -> None:
+    """An ``initializer`` that puts ``objects`` into every worker's :func:`worker_state`,
+    e.g. ``map(fn, tasks, initializer=share, initargs=({"problem": problem},))``."""
+    _STATE.update(objects)
 
 
 def worker_state() -> dict[str, Any]:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from kinflux import KinfluxError
+from kinflux.flux.metrics import flat_r2
 
 __all__ = [
     "ExperimentError",
@@ -51,18 +52,14 @@ class ExperimentError(KinfluxError):
 
 
 def q2_score(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    """``1 - SSE/SST`` (``R^2`` in-sample, ``Q^2`` on held-out predictions).
+    """``1 - SSE/SST`` (``R^2`` in-sample, ``Q^2`` on held-out predictions); the same
+    score as :func:`kinflux.flux.metrics.flat_r2`.
 
     Example:
         >>> q2_score([0.0, 1.0], [0.0, 1.0])
         1.0
     """
-    yt = np.asarray(y_true, dtype=float).ravel()
-    yp = np.asarray(y_pred, dtype=float).ravel()
-    sst = float(((yt - yt.mean()) ** 2).sum())
-    if sst == 0.0:
-        return float("nan")
-    return 1.0 - float(((yt - yp) ** 2).sum()) / sst
+    return flat_r2(y_true, y_pred)
 
 
 @dataclass

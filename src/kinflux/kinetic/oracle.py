@@ -179,12 +179,6 @@ class OracleResult:
         )
 
 
-def _init(problem: KineticProblem) -> None:
-    from kinflux.compute import worker_state
-
-    worker_state()["problem"] = problem
-
-
 def _evaluate(log_km: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     from kinflux.compute import worker_state
 
@@ -218,7 +212,7 @@ def oracle_sample(
     Returns:
         An :class:`OracleResult`.
     """
-    from kinflux.compute import chunks
+    from kinflux.compute import chunks, share
     from kinflux.compute import map as cmap
 
     if chunk < 1:
@@ -232,8 +226,8 @@ def oracle_sample(
         backend=backend,
         n_jobs=n_jobs,
         address=address,
-        initializer=_init,
-        initargs=(problem,),
+        initializer=share,
+        initargs=({"problem": problem},),
         progress=progress,
         description="ORACLE batches",
     )

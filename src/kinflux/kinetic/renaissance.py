@@ -54,12 +54,6 @@ def _eval_task(blocks: list[torch.Tensor]) -> list[torch.Tensor]:
     return [torch.as_tensor(pb.lambda_max_of_log_km(b), dtype=torch.float64) for b in blocks]
 
 
-def _init_worker(problem: Any) -> None:
-    from kinflux.compute import worker_state
-
-    worker_state()["problem"] = problem
-
-
 def evaluate_log_km(
     problem: Any,
     log_km: torch.Tensor,
@@ -82,6 +76,7 @@ def evaluate_log_km(
         ]
     else:
         from kinflux.compute import map as cmap
+        from kinflux.compute import share
 
         k = max(1, min(len(blocks), n_jobs if n_jobs > 0 else 2))
         tasks = [blocks[i::k] for i in range(k)]
@@ -91,8 +86,8 @@ def evaluate_log_km(
             backend=backend,
             address=address,
             n_jobs=n_jobs,
-            initializer=_init_worker,
-            initargs=(problem,),
+            initializer=share,
+            initargs=({"problem": problem},),
         )
         out = [None] * len(blocks)
         for i, r in enumerate(res):

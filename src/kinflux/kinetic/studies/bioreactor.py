@@ -57,6 +57,7 @@ import torch
 import yaml
 
 from kinflux import KinfluxError
+from kinflux.compute import share
 from kinflux.kinetic.studies.integration import integrate_many, map_batches
 from kinflux.kinetic.units import Scaling
 
@@ -275,12 +276,6 @@ class BioreactorResult:
         return pd.DataFrame(rows).set_index("quantity")
 
 
-def _init(problem: Any, reactor: Bioreactor) -> None:
-    from kinflux.compute import worker_state
-
-    worker_state().update(problem=problem, reactor=reactor)
-
-
 def _task(task: dict[str, Any]) -> dict[str, Any]:
     from kinflux.compute import worker_state
 
@@ -379,8 +374,8 @@ def simulate_bioreactor(
         common,
         {"params": base, "y0": np.tile(y_one, (params.shape[0], 1))},
         batch_size,
-        _init,
-        (problem, reactor),
+        share,
+        ({"problem": problem, "reactor": reactor},),
         n_jobs,
         backend,
         progress,

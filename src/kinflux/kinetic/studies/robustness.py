@@ -44,6 +44,7 @@ import pandas as pd
 import torch
 
 from kinflux import KinfluxError
+from kinflux.compute import share
 from kinflux.kinetic.studies.integration import integrate_many, map_batches
 from kinflux.kinetic.studies.perturbation import sample_perturbations
 
@@ -116,12 +117,6 @@ class _Relaxation:
 def _output_times(t_start: float, t_end: float, n_times: int, checks: list[float]) -> np.ndarray:
     t = np.concatenate([[0.0], np.logspace(math.log10(t_start), math.log10(t_end), n_times)])
     return np.unique(np.concatenate([t, [c for c in checks if 0 < c < t_end]]))
-
-
-def _init(problem: Any) -> None:
-    from kinflux.compute import worker_state
-
-    worker_state()["problem"] = problem
 
 
 def _task(task: dict[str, Any]) -> dict[str, Any]:
@@ -307,8 +302,8 @@ def robustness_study(
         common,
         {"params": params, "x0": x0},
         batch_size,
-        _init,
-        (problem,),
+        share,
+        ({"problem": problem},),
         n_jobs,
         backend,
         progress,
