@@ -87,7 +87,47 @@ def test_tiny_study(problem):
             "update": "improved",
         },
         n_generate=20,
+        oracle=40,
     )
     assert len(splits) == 1 and len(per) == 1
     row = splits.iloc[0]
     assert 0 <= row.os_with <= 1 and 0 <= row.incidence_without <= 1
+    assert 0 <= row.os90_with <= 1 and 0 <= row.os90_without <= 1
+    assert 0 <= row.oracle_os_with <= 1 and row.oracle_error_without >= 0
+
+
+def test_study_same_numbers_in_parallel(problem):
+    known = {"km_substrate_FUM": 0.5, "km_product_FUM": 0.17, "km_substrate1_CS": 5e-7}
+    opts = {"generations": 1, "population": 2, "n_models": 4, "hidden": (8,), "latent_dim": 4}
+    kw = {"n_splits": 2, "generator_options": opts, "n_generate": 20, "seed": 1}
+    a, pa = ki.km_integration_study(problem, known, **kw)
+    b, pb = ki.km_integration_study(problem, known, n_jobs=2, **kw)
+    cols = ["os_with", "os_without", "incidence_with", "incidence_without", "held_out"]
+    assert a[cols].equals(b[cols]) and pa["km"].equals(pb["km"])
+
+
+def test_held_out_scores_by_hand():
+    # one Km column, 101 valid sets with ln Km = -10 .. 0 in steps of 0.1
+    lk = torch.linspace(-10.0, 0.0, 101, dtype=torch.float64)[:, None]
+    k = math.exp(-5.0)
+    out = ki._held_out_scores(lk, ["a"], ["a"], {"a": k}, 0.2, (0.0, 1.0))
+    width = math.log(1.2) - math.log(0.8)
+    assert out["os"][0] == pytest.approx(width / 10.0)
+    assert out["range90"][0] == pytest.approx((-9.5, -0.5))
+    assert out["os90"][0] == pytest.approx(width / 9.0)
+    assert out["error"][0] == pytest.approx(0.0, abs=1e-12)  # median -5 = ln k
+
+
+def test_measured_set_is_valid_at_the_reference_state(problem):
+    """varma_strain_1's published Km at the strain_1 profile: the file's own model."""
+    from kinflux.datasets import kinetic_model_path
+    from kinflux.kinetic.problem import KineticProblem
+
+    known = ki.known_km_from_model(kinetic_model_path("varma_strain_1"), problem.km_names)
+    lam = ki.measured_set_lambda_max(problem, known)
+    strain = KineticProblem.bundled("varma_strain_1")  # the file's own Keq and vmax
+    published = strain.model.default_parameters()[None].to(torch.float64)
+    assert lam == pytest.approx(float(strain.lambda_max(published)[0]), abs=1e-5)
+    assert lam < problem.partition
+    with pytest.raises(KinfluxError, match="lacks"):
+        ki.measured_set_lambda_max(problem, {"km_substrate_FUM": 0.5})
