@@ -9,8 +9,10 @@ Usage:
     python benchmarks/reservoir_exp110.py [--quick] [--out DIR] [--cache DIR] [--jobs N]
 
 ``--cache`` keeps the frozen AMN (11,000 pFBA samples and its fit) between runs; the
-first run builds it. ``--quick``: 3 pFBA media per composition, a small frozen AMN,
-30 head epochs, 5 folds, one repeat, 4 FBA scalars and 3 BFGS iterations.
+first run builds it. ``--recipe``: ``kinflux`` (default: the head also sets the fixed
+carbon sources, 10 heads averaged) or ``published``. ``--quick``: 3 pFBA media per
+composition, a small frozen AMN, 2 heads of 30 epochs, 5 folds, one repeat, 4 FBA
+scalars and 3 BFGS iterations.
 
 Last line: JSON {"reservoir_Q2", "reservoir_Q2_sd", "reservoir_R2_train",
 "fba_predicted_bounds_Q2", "ols_Q2", "gbm_Q2", "rf_Q2", "ann_Q2", "fba_scaled_R2",
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cache", type=Path, default=None, help="frozen-AMN cache folder")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--frozen-arch", default="ANN-Dense")
+    ap.add_argument("--recipe", default="kinflux", choices=("kinflux", "published"))
     args = ap.parse_args(argv)
     set_threads(1)
 
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "patience": 0,
                 "n_threads": 1,
             },
-            "reservoir_params": {"epochs": 30, "batch_size": 5},
+            "reservoir_params": {"epochs": 30, "batch_size": 5, "n_heads": 2},
             "baseline_params": {
                 "fba_scaled": {"scales": (1.0, 2.0, 4.0, 8.0)},
                 "fba_fitted": {"maxiter": 3},
@@ -68,7 +71,9 @@ def main(argv: list[str] | None = None) -> dict:
             "per_composition": 100,
             "frozen_params": {"arch": args.frozen_arch, "n_threads": 1},
         }
-    table = run_reservoir_study(out, cache=args.cache, n_jobs=args.jobs, force=True, **kw)
+    table = run_reservoir_study(
+        out, cache=args.cache, n_jobs=args.jobs, force=True, recipe=args.recipe, **kw
+    )
     t = table.set_index("model")
     print(t.to_string(float_format=lambda v: f"{v:.4f}"), file=sys.stderr)
     result = {

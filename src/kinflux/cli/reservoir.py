@@ -29,11 +29,17 @@ def fit(
     frozen_epochs: int = typer.Option(
         None, min=1, help="Epochs of the frozen AMN (default: the AMN's, 200)."
     ),
-    epochs: int = typer.Option(1000, min=1, help="Epochs of the uptake head."),
-    batch_size: int = typer.Option(5, min=1, help="Batch size of the uptake head."),
-    lr: float = typer.Option(1e-4, help="Learning rate of the uptake head."),
+    recipe: str = typer.Option(
+        "kinflux",
+        help="Head recipe: 'kinflux' (head also sets the fixed carbon sources, 10 heads "
+        "averaged, 150 epochs) or 'published' (Faure et al. 2023).",
+    ),
+    epochs: int = typer.Option(None, min=1, help="Epochs of the uptake head (recipe's)."),
+    batch_size: int = typer.Option(None, min=1, help="Batch size of the uptake head (5)."),
+    lr: float = typer.Option(None, help="Learning rate of the uptake head (1e-4)."),
+    heads: int = typer.Option(None, min=1, help="Heads averaged per fit (recipe's)."),
     constraint_weight: float = typer.Option(
-        0.0, help="Weight of the frozen AMN's constraint residuals in the head's loss."
+        None, help="Weight of the frozen AMN's constraint residuals in the head's loss (0)."
     ),
     models: str = typer.Option(
         "all",
@@ -62,11 +68,17 @@ def fit(
                 "n_threads": 1,
                 **({"epochs": frozen_epochs} if frozen_epochs else {}),
             },
+            recipe=recipe,
             reservoir_params={
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "lr": lr,
-                "constraint_weight": constraint_weight,
+                k: v
+                for k, v in {
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    "lr": lr,
+                    "n_heads": heads,
+                    "constraint_weight": constraint_weight,
+                }.items()
+                if v is not None
             },
             models=chosen,
             fba_network=fba_network,

@@ -16,6 +16,12 @@ Faure et al. (2023) learn measured growth in defined media (EXP110) in two steps
 The head's bounds are a medium for any FBA tool: :meth:`Reservoir.predict_bounds`
 gives them per medium, and :func:`bounds_to_cobra` as COBRApy exchange bounds.
 
+kinflux's options beyond the published recipe (defaults keep the published one):
+``head_fixed`` (the head also sets the bounds of some fixed compounds, e.g. the fixed
+carbon sources, which the frozen AMN's training media then draw as well),
+``clip_bounds`` (bounds capped at the frozen training set's range, where the frozen
+AMN still agrees with FBA) and ``n_heads`` (an ensemble of heads, averaged).
+
 Published and here: iML1515 reduced to 550 reactions; iML1515 is not bundled, so
 kinflux uses iJO1366 reduced to the reactions active in the frozen part's training
 set (:func:`active_subnetwork`).
@@ -38,9 +44,18 @@ from kinflux.flux.frozen import (
     FrozenError,
     active_subnetwork,
     frozen_amn,
+    frozen_module,
+    growth_module,
     make_amn,
     reservoir_training_media,
     solve_media,
+)
+from kinflux.flux.uptake_head import (
+    UptakeHead,
+    bounds_to_cobra,
+    carbon_sources,
+    constraint_penalty,
+    head_fixed_ids,
 )
 
 __all__ = [
@@ -48,6 +63,8 @@ __all__ = [
     "ReservoirError",
     "UptakeHead",
     "bounds_to_cobra",
+    "carbon_sources",
+    "head_fixed_ids",
     # the frozen part's recipe, re-exported from kinflux.flux.frozen
     "frozen_amn",
     "make_amn",
@@ -62,72 +79,6 @@ class ReservoirError(KinfluxError):
     """A reservoir cannot be built, fitted or read as asked."""
 
 
-def _frozen_module(amn: Any) -> tuple[nn.Module, int, list[str]]:
-    """The AMN's torch module (eval mode, no gradients), growth column, medium ids."""
-    module = getattr(amn, "model_", None)
-    if module is None:
-        raise ReservoirError("the frozen AMN is not fitted; fit it or load a saved one")
-    problem = getattr(amn, "problem", None)
-    network = problem.network if problem is not None else amn.network
-    medium = list(problem.medium_ids if problem is not None else amn.medium_ids)
-    module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return module, int(network.objective_index), medium
-
-
-class UptakeHead(nn.Module):
-    """``n_members`` independent heads: 0/1 compositions -> uptake levels >= 0.
-
-    Member ``e`` maps ``c`` ``(batch, n_variable)`` to
-    ``relu(W2_e dropout(relu(W1_e c + b1_e)) + b2_e) * c`` (absent compounds get 0).
-    Members are stacked so that many heads (e.g. every cross-validation fold) train
-    in one batched pass; each sees only its own samples, and Adam's updates are
-    per weight, so members do not interact.
-
-    Args:
-        n_variable: compounds (inputs and outputs).
-        hidden: hidden units.
-        dropout: dropout probability after the hidden layer.
-        n_members: stacked heads.
-    """
-
-    def __init__(
-        self, n_variable: int, hidden: int = 500, dropout: float = 0.25, n_members: int = 1
-    ) -> None:
-        super().__init__()
-        E = int(n_members)
-
-        def uniform(*shape: int, fan_in: int) -> nn.Parameter:  # nn.Linear's default init
-            bound = 1.0 / fan_in**0.5
-            return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
-
-        self.W1 = uniform(E, n_variable, hidden, fan_in=n_variable)
-        self.b1 = uniform(E, 1, hidden, fan_in=n_variable)
-        self.W2 = uniform(E, hidden, n_variable, fan_in=hidden)
-        self.b2 = uniform(E, 1, n_variable, fan_in=hidden)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, c: torch.Tensor) -> torch.Tensor:
-        """``(n_members, batch, n_variable)`` (or ``(batch, n_variable)`` for one member)
-        -> levels of the same shape (dimensionless; times ``bound_scale`` for mmol/gDW/h)."""
-        single = c.ndim == 2
-        if single:
-            c = c.unsqueeze(0)
-        h = self.dropout(torch.relu(torch.baddbmm(self.b1, c, self.W1)))
-        out = torch.relu(torch.baddbmm(self.b2, h, self.W2)) * c
-        return out.squeeze(0) if single else out
-
-    def member(self, e: int) -> UptakeHead:
-        """Member ``e`` alone, as a one-member head (eval mode)."""
-        n_var, hidden = self.W1.shape[1], self.W1.shape[2]
-        one = UptakeHead(n_var, hidden, self.dropout.p, 1)
-        with torch.no_grad():
-            for name in ("W1", "b1", "W2", "b2"):
-                getattr(one, name).copy_(getattr(self, name)[e : e + 1])
-        return one.eval()
-
-
 class Reservoir(RegressorMixin, BaseEstimator):
     """Frozen AMN plus a trainable uptake head, fitted to measured growth.
 
@@ -137,17 +88,31 @@ class Reservoir(RegressorMixin, BaseEstimator):
         variable_ids: inflow ids of the composition columns (default: the columns of a
             DataFrame ``X``).
         fixed_bound: bound of the other medium compounds (mmol/gDW/h).
+        head_fixed: fixed compounds whose bounds the head sets as well (kinflux's
+            option, not in the published recipe): ``None`` (published: every fixed
+            compound at ``fixed_bound``), ``"carbon"`` (the organic fixed compounds,
+            :func:`carbon_sources`; for EXP110 glycerol and four amino acids) or a
+            list of inflow ids. The frozen AMN must have been trained on media that
+            draw these compounds' levels (``frozen_amn(..., drawn_fixed=...)``); their
+            bounds are capped at ``fixed_bound`` (the range of that training set).
+        clip_bounds: cap each variable compound's bound at the frozen training set's
+            largest level for its medium, ``(k + 1) * fixed_bound`` with ``k`` compounds
+            present (kinflux's option; the published head is unbounded, and where the
+            frozen AMN extrapolates it no longer agrees with FBA on the same bounds).
         bound_scale: head output -> bound (mmol/gDW/h); the published head works on
             media divided by 11, so its outputs times 11 are the bounds.
-        hidden, dropout: the head's hidden layer.
+        hidden, dropout: the head's hidden layer (``hidden=0``: a linear head).
         epochs, batch_size, lr: Adam training of the head (published: 1000, 5, 1e-4).
         constraint_weight: weight of the frozen AMN's constraint residuals (mass
             balance, bounds, positivity) added to the growth MSE (published: 0).
+        n_heads: heads trained independently (own weights and batch order) on the same
+            data; growth is their mean prediction, the bounds their mean bounds
+            (kinflux's ensemble; published: 1).
         random_state: seed of the head's weights, dropout and batch order.
         n_threads: torch threads while fitting and predicting.
 
     Learned state: ``head_``, ``history_`` (loss per epoch), ``variable_ids_``,
-    ``medium_ids_``.
+    ``medium_ids_``, ``head_fixed_ids_`` (the fixed compounds set by the head).
     """
 
     def __init__(
@@ -155,6 +120,8 @@ class Reservoir(RegressorMixin, BaseEstimator):
         frozen_amn: Any = None,
         variable_ids: list[str] | None = None,
         fixed_bound: float = 2.2,
+        head_fixed: str | list[str] | tuple[str, ...] | None = None,
+        clip_bounds: bool = False,
         bound_scale: float = 11.0,
         hidden: int = 500,
         dropout: float = 0.25,
@@ -162,12 +129,15 @@ class Reservoir(RegressorMixin, BaseEstimator):
         batch_size: int = 5,
         lr: float = 1e-4,
         constraint_weight: float = 0.0,
+        n_heads: int = 1,
         random_state: int = 0,
         n_threads: int | None = 1,
     ) -> None:
         self.frozen_amn = frozen_amn
         self.variable_ids = variable_ids
         self.fixed_bound = fixed_bound
+        self.head_fixed = head_fixed
+        self.clip_bounds = clip_bounds
         self.bound_scale = bound_scale
         self.hidden = hidden
         self.dropout = dropout
@@ -175,6 +145,7 @@ class Reservoir(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.constraint_weight = constraint_weight
+        self.n_heads = n_heads
         self.random_state = random_state
         self.n_threads = n_threads
 
@@ -205,10 +176,35 @@ class Reservoir(RegressorMixin, BaseEstimator):
             raise ReservoirError("X must be a 2-D array of 0/1 compositions")
         return c
 
-    def _medium(self, levels: torch.Tensor) -> torch.Tensor:
-        """Head levels ``(batch, n_variable)`` -> medium bounds ``(batch, n_medium)``."""
-        out = self._base.expand(levels.shape[0], -1).clone()
-        return out.index_copy(1, self._var_index, levels * float(self.bound_scale))
+    def _medium(self, levels: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Head levels ``(batch, n_variable + n_head_fixed)`` and compositions
+        ``(batch, n_variable)`` -> medium bounds ``(batch, n_medium)`` (mmol/gDW/h).
+
+        Head-set fixed compounds are capped at ``fixed_bound`` (they can only be
+        lowered); with ``clip_bounds`` a variable compound is capped at the frozen
+        training set's largest level for its medium, ``(k + 1) * fixed_bound``.
+        """
+        b = levels * float(self.bound_scale)
+        n_var = c.shape[-1]
+        if b.shape[-1] > n_var or self.clip_bounds:
+            cap = torch.full_like(b, float(self.fixed_bound))
+            if self.clip_bounds:
+                k = c.sum(-1, keepdim=True)
+                cap[..., :n_var] = (k + 1.0) * float(self.fixed_bound)
+            else:
+                cap[..., :n_var] = float("inf")
+            b = torch.minimum(b, cap)
+        out = self._base.expand(*levels.shape[:-1], -1).clone()
+        out[..., self._var_index] = b
+        return out
+
+    def _resolve_head_fixed(self, medium: list[str]) -> list[str]:
+        """``head_fixed`` as inflow ids (fixed compounds of the frozen AMN's medium)."""
+        fixed = [r for r in medium if r not in set(self.variable_ids_)]
+        try:
+            return head_fixed_ids(self.head_fixed, self.frozen_amn.problem.network, fixed)
+        except ValueError as exc:
+            raise ReservoirError(str(exc)) from None
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> Reservoir:
@@ -229,7 +225,7 @@ class Reservoir(RegressorMixin, BaseEstimator):
         """
         from kinflux.compute import threads
 
-        module, g, medium = _frozen_module(self.frozen_amn)
+        module, g, medium = frozen_module(self.frozen_amn)
         c = self._compositions(X, fitting=True)
         y = np.asarray(y, dtype=np.float32).ravel()
         if len(y) != len(c) or not np.isfinite(y).all():
@@ -241,23 +237,30 @@ class Reservoir(RegressorMixin, BaseEstimator):
                 f"AMN's medium ({len(medium)} inflows)"
             )
         self.medium_ids_, self._g = medium, g
+        self.head_fixed_ids_ = self._resolve_head_fixed(medium)
         self._prepare(module)
-        # members with as many batches per epoch train together, so that no member
-        # ever takes an Adam step on an empty batch (its momentum would still move it)
-        B = int(self.batch_size)
+        # every member is n_heads heads (an ensemble: own weights, own batch order);
+        # heads with as many batches per epoch train together, so that no head ever
+        # takes an Adam step on an empty batch (its momentum would still move it)
+        H, B = int(self.n_heads), int(self.batch_size)
+        if H < 1:
+            raise ReservoirError(f"n_heads must be >= 1, got {self.n_heads}")
+        heads = [(tr, int(seed) + 100_003 * j) for tr, seed in members for j in range(H)]
         groups: dict[int, list[int]] = {}
         for e, (tr, _seed) in enumerate(members):
             groups.setdefault(-(-len(tr) // B), []).append(e)
         out: list[Reservoir | None] = [None] * len(members)
         for ids in groups.values():
+            rows = [e * H + j for e in ids for j in range(H)]
             with threads(self.n_threads):
-                head, history = self._train(module, c, y, [members[e] for e in ids])
+                head, history = self._train(module, c, y, [heads[r] for r in rows])
             for k, e in enumerate(ids):
                 res = self if e == 0 else self.__sklearn_clone__()
                 res.variable_ids_, res.medium_ids_, res._g = self.variable_ids_, medium, g
+                res.head_fixed_ids_ = self.head_fixed_ids_
                 res._prepare(module)
-                res.head_ = head.member(k)
-                res.history_ = [float(h[k]) for h in history]
+                res.head_ = head.members(range(k * H, (k + 1) * H))
+                res.history_ = [float(h[k * H : (k + 1) * H].mean()) for h in history]
                 res.n_features_in_ = c.shape[1]
                 out[e] = res
         return out  # type: ignore[return-value]
@@ -268,7 +271,8 @@ class Reservoir(RegressorMixin, BaseEstimator):
         """Adam on the stacked heads; returns the head and the loss per epoch and member."""
         E, B = len(members), int(self.batch_size)
         torch.manual_seed(int(self.random_state))
-        head = UptakeHead(c.shape[1], int(self.hidden), float(self.dropout), E)
+        n_fixed = len(self.head_fixed_ids_)
+        head = UptakeHead(c.shape[1], int(self.hidden), float(self.dropout), E, n_fixed)
         opt = torch.optim.Adam(head.parameters(), lr=float(self.lr))
         gens = [torch.Generator().manual_seed(int(seed)) for _tr, seed in members]
         idx = [torch.as_tensor(np.asarray(tr), dtype=torch.long) for tr, _seed in members]
@@ -277,6 +281,7 @@ class Reservoir(RegressorMixin, BaseEstimator):
         n_steps = -(-max(len(i) for i in idx) // B)
         ct, yt = torch.as_tensor(c), torch.as_tensor(y)
         cons = self._constraints() if self.constraint_weight else None
+        grow = growth_module(module, self._g) if cons is None else None
         history = []
         head.train()
         for _ in range(int(self.epochs)):
@@ -289,14 +294,18 @@ class Reservoir(RegressorMixin, BaseEstimator):
                 mask = (rows >= 0).to(torch.float32)
                 rows = rows.clamp(min=0)
                 levels = head(ct[rows])  # (E, B, n_variable)
-                x = self._medium(levels.reshape(E * B, -1))
-                V = module(x)
-                err = (V[:, self._g].reshape(E, B) - yt[rows]) ** 2 * mask
+                x = self._medium(levels.reshape(E * B, -1), ct[rows].reshape(E * B, -1))
+                if grow is not None:
+                    V, growth = None, grow(x)
+                else:
+                    V = module(x)
+                    growth = V[:, self._g]
+                err = (growth.reshape(E, B) - yt[rows]) ** 2 * mask
                 per = err.sum(1) / mask.sum(1).clamp(min=1.0)
                 loss = per.sum()
-                if cons is not None:
+                if cons is not None and V is not None:
                     w = mask.reshape(-1) > 0
-                    loss = loss + self.constraint_weight * _constraint_penalty(V[w], x[w], cons)
+                    loss = loss + self.constraint_weight * constraint_penalty(V[w], x[w], cons)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -309,6 +318,7 @@ class Reservoir(RegressorMixin, BaseEstimator):
         self._module = module
         base = torch.zeros(1, len(self.medium_ids_))
         var = [self.medium_ids_.index(r) for r in self.variable_ids_]
+        var += [self.medium_ids_.index(r) for r in self.head_fixed_ids_]
         base[0, :] = float(self.fixed_bound)
         base[0, var] = 0.0
         self._base = base
@@ -324,21 +334,28 @@ class Reservoir(RegressorMixin, BaseEstimator):
         if getattr(self, "head_", None) is None:
             raise ReservoirError("this Reservoir is not fitted yet; call fit(X, y)")
 
-    def predict_bounds(self, X: Any) -> pd.DataFrame:
-        """Predicted uptake bounds ``(n, n_medium)`` (mmol/gDW/h), columns inflow ids."""
+    def _head_media(self, X: Any) -> torch.Tensor:
+        """Every head's medium bounds ``(n_heads, n, n_medium)`` (mmol/gDW/h)."""
         self._check_fitted()
-        c = self._compositions(X)
+        ct = torch.as_tensor(self._compositions(X))
+        H = self.head_.W2.shape[0]
         with torch.no_grad():
-            M = self._medium(self.head_(torch.as_tensor(c))).numpy().astype(np.float64)
+            return self._medium(self.head_(ct.expand(H, -1, -1)), ct)
+
+    def predict_bounds(self, X: Any) -> pd.DataFrame:
+        """Predicted uptake bounds ``(n, n_medium)`` (mmol/gDW/h), columns inflow ids;
+        the mean over the ``n_heads`` heads."""
+        M = self._head_media(X).mean(0).numpy().astype(np.float64)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(M, columns=self.medium_ids_, index=index)
 
     def predict_fluxes(self, X: Any) -> np.ndarray:
-        """The frozen AMN's split fluxes ``(n, n_reactions)`` (mmol/gDW/h)."""
-        self._check_fitted()
-        M = torch.as_tensor(self.predict_bounds(X).to_numpy(), dtype=torch.float32)
+        """The frozen AMN's split fluxes ``(n, n_reactions)`` (mmol/gDW/h), averaged
+        over the heads (each head's medium through the frozen AMN)."""
+        M = self._head_media(X)
         with torch.no_grad():
-            return self._module(M).numpy().astype(np.float64)
+            V = torch.stack([self._module(m) for m in M]).mean(0)
+        return V.numpy().astype(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted growth ``(n,)`` (h^-1)."""
@@ -355,6 +372,7 @@ class Reservoir(RegressorMixin, BaseEstimator):
         payload = {
             "format": "kinflux-reservoir-1",
             "params": {**params, "variable_ids": self.variable_ids_},
+            "head_fixed_ids": self.head_fixed_ids_,
             "medium_ids": self.medium_ids_,
             "state_dict": self.head_.state_dict(),
             "history": self.history_,
@@ -373,46 +391,23 @@ class Reservoir(RegressorMixin, BaseEstimator):
         except Exception as exc:
             raise ReservoirError(f"{p}: not a kinflux reservoir file ({exc})") from None
         res = cls(frozen_amn, **params)
-        module, res._g, medium = _frozen_module(frozen_amn)
+        module, res._g, medium = frozen_module(frozen_amn)
         if list(payload["medium_ids"]) != medium:
             raise ReservoirError(f"{p}: the frozen AMN has other medium ids than the saved one")
         res.variable_ids_ = list(params["variable_ids"])
         res.medium_ids_ = medium
+        res.head_fixed_ids_ = list(payload.get("head_fixed_ids", []))
         res._prepare(module)
-        head = UptakeHead(len(res.variable_ids_), int(res.hidden), float(res.dropout))
+        head = UptakeHead(
+            len(res.variable_ids_),
+            int(res.hidden),
+            float(res.dropout),
+            n_members=int(res.n_heads),
+            n_fixed=len(res.head_fixed_ids_),
+        )
         head.load_state_dict(payload["state_dict"])
         head.eval()
         res.head_ = head
         res.history_ = list(payload["history"])
         res.n_features_in_ = len(res.variable_ids_)
         return res
-
-
-def _constraint_penalty(V: torch.Tensor, x: torch.Tensor, cons: Any) -> torch.Tensor:
-    """Mean squared constraint residuals of the AMN loss (mass balance, bounds, signs)."""
-    from kinflux.flux.losses import residuals
-
-    r = residuals(V, x, cons, "UB")
-    return (
-        r.SV.square().sum(1).mean() / max(1, r.SV.shape[1])
-        + r.inflow.square().sum(1).mean() / max(1, r.inflow.shape[1])
-        + (r.lower.square().sum(1) + r.upper.square().sum(1)).mean() / V.shape[1]
-    )
-
-
-def bounds_to_cobra(bounds: pd.DataFrame) -> pd.DataFrame:
-    """Uptake bounds ``(n, n_medium)`` with inflow-id columns -> a COBRApy medium table.
-
-    Columns become exchange ids (``EX_<met>_e``, the ``_i`` suffix stripped); values
-    stay the uptake bounds (mmol/gDW/h, >= 0). A row is a complete medium for
-    COBRApy: ``model.medium = row.to_dict()`` opens these exchanges at these bounds and
-    closes every other uptake.
-
-    Example:
-        >>> b = pd.DataFrame({"EX_a_e_i": [2.2], "EX_b_e_i": [0.0]}, index=["m0"])
-        >>> bounds_to_cobra(b).loc["m0"].to_dict()
-        {'EX_a_e': 2.2, 'EX_b_e': 0.0}
-    """
-    out = bounds.copy()
-    out.columns = [str(c).removesuffix("_i") for c in bounds.columns]
-    return out.astype(float)

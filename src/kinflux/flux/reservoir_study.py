@@ -39,38 +39,47 @@ from kinflux.flux.experiments import (
     GrowthExperiments,
     MediumDesign,
     cross_val_growth,
-    growth_scores,
-    q2_score,
     repeated_folds,
 )
 from kinflux.flux.problem import FluxProblem
-from kinflux.flux.reservoir import Reservoir, ReservoirError, bounds_to_cobra, frozen_amn
+from kinflux.flux.reservoir import (
+    Reservoir,
+    ReservoirError,
+    bounds_to_cobra,
+    frozen_amn,
+    head_fixed_ids,
+)
+from kinflux.flux.reservoir_outputs import MODELS, markdown_table, to_checkpoint, write_outputs
 
 __all__ = [
     "MODELS",
     "DEFAULT_FROZEN",
     "run_reservoir_study",
     "predict_from_run",
+    "HEAD_RECIPES",
     "setup",
     "markdown_table",
 ]
-
-#: Every model of the study, in table order.
-MODELS = (
-    "reservoir",
-    "fba_predicted_bounds",
-    "ols",
-    "gbm",
-    "rf",
-    "ann",
-    "fba_scaled",
-    "fba_fitted",
-)
 
 #: Frozen part used by default: kinflux's AMN estimator with the ANN-Dense architecture
 #: on the active subnetwork (an AMN-QP step costs ~66 ms at batch 5 there, so the
 #: published 20,000 head steps would take ~22 min per fit; see docs/reservoir.md).
 DEFAULT_FROZEN: dict[str, Any] = {"arch": "ANN-Dense", "n_threads": 1}
+
+#: Head recipes: ``"published"`` (Faure et al. 2023: 1000 epochs, dropout 0.25, one
+#: head, fixed compounds at 2.2) and ``"kinflux"`` (the head also sets the fixed carbon
+#: sources' bounds, bounds capped at the frozen training set's range, 10 heads
+#: averaged, dropout 0.1, 150 epochs; see docs/reservoir.md).
+HEAD_RECIPES: dict[str, dict[str, Any]] = {
+    "published": {},
+    "kinflux": {
+        "head_fixed": "carbon",
+        "clip_bounds": True,
+        "n_heads": 10,
+        "dropout": 0.1,
+        "epochs": 150,
+    },
+}
 
 
 def setup(experiments: Any = "EXP110", model: str = "iJO1366") -> dict[str, Any]:
@@ -120,6 +129,7 @@ def run_reservoir_study(
     cache: str | os.PathLike | None = None,
     frozen_params: dict[str, Any] | None = None,
     reservoir_params: dict[str, Any] | None = None,
+    recipe: str = "kinflux",
     models: tuple[str, ...] = MODELS,
     fba_network: str = "active",
     per_composition: int = 100,
@@ -139,7 +149,9 @@ def run_reservoir_study(
         cache: folder of the frozen AMN (default: ``frozen/`` inside the run folder).
         frozen_params: AMN hyper-parameters of the frozen part (default
             :data:`DEFAULT_FROZEN`).
-        reservoir_params: :class:`Reservoir` hyper-parameters (published defaults).
+        reservoir_params: :class:`Reservoir` hyper-parameters, over the recipe's.
+        recipe: ``"kinflux"`` or ``"published"`` head (:data:`HEAD_RECIPES`); the
+            frozen AMN's training media draw the fixed compounds the head sets.
         models: subset of :data:`MODELS` (``fba_predicted_bounds`` needs ``reservoir``).
         fba_network: ``"active"`` (the frozen AMN's subnetwork, as the published reduced
             model) or ``"full"``: the network of the scaled and fitted FBA baselines.
@@ -157,7 +169,9 @@ def run_reservoir_study(
     if unknown:
         raise ReservoirError(f"unknown model(s) {', '.join(unknown)}; choose from {MODELS}")
     frozen_params = dict(DEFAULT_FROZEN if frozen_params is None else frozen_params)
-    reservoir_params = dict(reservoir_params or {})
+    if recipe not in HEAD_RECIPES:
+        raise ReservoirError(f"recipe must be one of {', '.join(HEAD_RECIPES)}, got {recipe!r}")
+    reservoir_params = {**HEAD_RECIPES[recipe], **(reservoir_params or {})}
     seeds = tuple(range(repeats))
     config = {
         "experiments": str(experiments),
@@ -166,6 +180,7 @@ def run_reservoir_study(
         "repeats": repeats,
         "cache": None if cache is None else str(cache),
         "frozen_params": frozen_params,
+        "recipe": recipe,
         "reservoir_params": reservoir_params,
         "models": list(models),
         "fba_network": fba_network,
@@ -182,16 +197,7 @@ def run_reservoir_study(
         amn = sub = None
         if need_frozen or fba_network == "active":
             root = Path(cache) if cache is not None else run.file("frozen/config.json").parent
-            amn, sub = frozen_amn(
-                root,
-                s["network"],
-                design,
-                X.to_numpy(),
-                {},
-                per_composition=per_composition,
-                amn_params=frozen_params,
-                progress=progress,
-            )
+            amn, sub = _frozen(root, s, per_composition, frozen_params, reservoir_params, progress)
         fba_problem = (
             problem if fba_network == "full" else FluxProblem(sub, design.medium_ids, {}, "UB")
         )
@@ -239,9 +245,37 @@ def run_reservoir_study(
                     run.log(f"fba_fitted in-sample bounds (mmol/gDW/h): {fitted}")
                 if name == "fba_scaled":
                     run.log(f"fba_scaled in-sample scale: {full.scale_} mmol/gDW/h")
-            run.save_checkpoint(_to_checkpoint(state))
-        table = _write_outputs(run, state, X, y, seeds, design)
+            run.save_checkpoint(to_checkpoint(state))
+        table = write_outputs(run, state, X, y, seeds, design)
     return table
+
+
+def _frozen(
+    root: Path,
+    s: dict[str, Any],
+    per_composition: int,
+    frozen_params: dict[str, Any],
+    reservoir_params: dict[str, Any],
+    progress: bool = False,
+) -> tuple[Any, Any]:
+    """The frozen AMN of a study; its training media draw the head's fixed compounds."""
+    design = s["design"]
+    fixed = [r for r in design.medium_ids if r not in set(design.variable_ids)]
+    try:
+        drawn = head_fixed_ids(reservoir_params.get("head_fixed"), s["network"], fixed)
+    except ValueError as exc:
+        raise ReservoirError(str(exc)) from None
+    return frozen_amn(
+        root,
+        s["network"],
+        design,
+        s["X"].to_numpy(),
+        {},
+        per_composition=per_composition,
+        amn_params=frozen_params,
+        drawn_fixed=drawn,
+        progress=progress,
+    )
 
 
 def _reservoir_runs(
@@ -280,88 +314,6 @@ def _reservoir_runs(
     }
 
 
-def _to_checkpoint(state: dict[str, Any]) -> dict[str, Any]:
-    """Numbers and arrays of finished models (torch-loadable); the head stays in memory."""
-    import torch
-
-    out: dict[str, Any] = {}
-    for name, rec in state.items():
-        if name in ("reservoir", "fba_predicted_bounds"):
-            continue  # recomputed on resume: cheap next to the frozen AMN (cached)
-        out[name] = {
-            "oof": torch.as_tensor(rec["oof"].to_numpy()),
-            "train": torch.as_tensor(np.asarray(rec["train"], dtype=float)),
-            "seconds": float(rec["seconds"]),
-        }
-    return out
-
-
-def _write_outputs(
-    run: Any,
-    state: dict[str, Any],
-    X: pd.DataFrame,
-    y: np.ndarray,
-    seeds: tuple[int, ...],
-    design: MediumDesign,
-) -> pd.DataFrame:
-    from kinflux.plots.reservoir import parity_grid
-
-    rows, preds = [], {"medium": X.index, "measured": y}
-    for name in MODELS:
-        if name not in state:
-            continue
-        rec = state[name]
-        oof = rec["oof"]
-        if not isinstance(oof, pd.DataFrame):  # from a checkpoint
-            oof = pd.DataFrame(np.asarray(oof), columns=[f"seed_{s}" for s in seeds])
-        train = np.asarray(rec["train"], dtype=float)
-        rows.append(
-            {
-                "model": name,
-                **growth_scores(y, oof),
-                "R2_train": q2_score(y, train),
-                "seconds": float(rec.get("seconds", 0.0)),
-            }
-        )
-        preds[f"{name}_oof"] = oof.mean(axis=1).to_numpy()
-        preds[f"{name}_train"] = train
-    table = pd.DataFrame(rows)
-    run.write_table(table, "comparison.csv")
-    with open(run.file("comparison.md"), "w") as fh:
-        fh.write(markdown_table(table))
-    pred = pd.DataFrame(preds)
-    run.write_table(pred, "predictions.csv")
-    oof_cols = {r["model"]: pred[f"{r['model']}_oof"] for r in rows}
-    parity_grid(y, oof_cols, run.file("figures/parity_oof.png"), "out-of-fold (seed mean)")
-    train_cols = {r["model"]: pred[f"{r['model']}_train"] for r in rows}
-    parity_grid(y, train_cols, run.file("figures/parity_train.png"), "in-sample")
-    if "reservoir" in state and "head" in state["reservoir"]:
-        rec = state["reservoir"]
-        run.write_table(bounds_to_cobra(rec["bounds_train"]), "bounds_in_sample.csv", index=True)
-        for c, b in rec["bounds_oof"].items():
-            run.write_table(bounds_to_cobra(b), f"bounds_oof_{c.replace('_', '')}.csv", index=True)
-        rec["head"].save(run.file("reservoir.pt"), force=True)
-    return table
-
-
-def markdown_table(table: pd.DataFrame, digits: int = 4) -> str:
-    """A DataFrame as a GitHub markdown table (floats rounded to ``digits``).
-
-    Example:
-        >>> print(markdown_table(pd.DataFrame({"model": ["ols"], "Q2": [0.79512]})), end="")
-        | model | Q2 |
-        |---|---|
-        | ols | 0.7951 |
-    """
-
-    def cell(v: Any) -> str:
-        return f"{v:.{digits}f}" if isinstance(v, float | np.floating) else str(v)
-
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(False)]
-    return "\n".join(lines) + "\n"
-
-
 def predict_from_run(run: str | os.PathLike, media: str | os.PathLike) -> pd.DataFrame:
     """Growth (reservoir and pFBA with its bounds) and bounds for new compositions.
 
@@ -392,14 +344,12 @@ def predict_from_run(run: str | os.PathLike, media: str | os.PathLike) -> pd.Dat
         )
     X = pd.DataFrame({v: df[cols[v.removesuffix("_i")]] for v in design.variable_ids})
     root = Path(cfg["cache"]) if cfg.get("cache") else Path(run) / "frozen"
-    amn, _sub = frozen_amn(
+    amn, _sub = _frozen(
         root,
-        s["network"],
-        design,
-        s["X"].to_numpy(),
-        {},
-        per_composition=cfg.get("per_composition", 100),
-        amn_params=cfg["frozen_params"],
+        s,
+        cfg.get("per_composition", 100),
+        cfg["frozen_params"],
+        cfg.get("reservoir_params", {}),
     )
     res = Reservoir.load(Path(run) / "reservoir.pt", amn)
     bounds = res.predict_bounds(X)
