@@ -84,6 +84,16 @@ def test_integrate_many_matches_exponential():
     assert np.all(res.reached == 2.0)
 
 
+def test_integrate_many_refill_matches_all_at_once():
+    """Running 2 solvers at a time (refilled as they finish) gives the same solutions."""
+    t = np.array([0.0, 0.5, 1.0, 2.0])
+    d, y0 = _Decay([1.0, 3.0, 0.5, 2.0, 0.1]), np.ones((5, 2))
+    a = integrate_many(d, y0, t, rtol=1e-8, atol=1e-12)
+    b = integrate_many(d, y0, t, rtol=1e-8, atol=1e-12, max_active=2)
+    assert b.status == ["ok"] * 5
+    assert np.array_equal(a.y, b.y) and np.array_equal(a.n_rhs, b.n_rhs)
+
+
 class _Stuck(_Decay):
     def rhs(self, y, members):
         import time

@@ -70,3 +70,25 @@ def test_bad_tolerance():
     pr = KineticProblem.bundled("varma_strain_1")
     with pytest.raises(KinfluxError, match="tolerance"):
         robustness_study(pr, pr.parameters(pr.log_km_steady[None]), tolerance=2.0)
+
+
+def test_time_unit_of_the_model_is_respected():
+    """A model written in minutes (scaling.time = 60) relaxes on the same clock in hours."""
+    import dataclasses
+
+    import torch
+
+    from kinflux.kinetic.oracle import oracle_sample
+    from kinflux.kinetic.problem import KineticProblem
+
+    pr = KineticProblem.bundled("varma_strain_1")
+    pr_min = pr.with_scaling(dataclasses.replace(pr.scaling, time=60.0))
+    s = oracle_sample(pr, 20, seed=0)
+    lk = s.log_km[torch.as_tensor(s.valid)][:1].double()
+    opts = {"fraction": 0.1, "t_end": 0.5, "n_times": 8, "time_limit": 20.0}
+    a = robustness_study(pr, pr.parameters(lk), **opts)
+    b = robustness_study(pr_min, pr_min.parameters(lk), **opts)
+    assert a.status == b.status == ["ok"]
+    assert np.array_equal(a.t, b.t)
+    for g in a.deviations:
+        assert np.allclose(a.deviations[g], b.deviations[g], rtol=1e-3, atol=1e-6), g

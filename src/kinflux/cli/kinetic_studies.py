@@ -72,8 +72,18 @@ def robustness(
     t_end: float = typer.Option(10.0, parser=positive, help="Horizon, h."),
     n_times: int = typer.Option(200, min=2, help="Log-spaced output times from 1e-9 h."),
     rtol: float = typer.Option(1e-6, parser=positive, help="Relative tolerance."),
-    time_limit: float = TIME_LIMIT,
-    batch_size: int = typer.Option(64, min=1, help="Models integrated together."),
+    time_limit: float = typer.Option(
+        30.0, parser=positive, help="Wall-time limit per model (its share of the clock), s."
+    ),
+    batch_size: int | None = typer.Option(
+        None, min=1, help="Models per task (default: split evenly over the workers)."
+    ),
+    max_active: int = typer.Option(96, min=1, help="Solvers of a task running at once."),
+    validity_partition: float = typer.Option(
+        -2.5,
+        help="Valid models have lambda_max below this, h^-1 (a generator trained at a "
+        "tighter partition is still filtered at this one).",
+    ),
     n_jobs: int = JOBS,
     seed: int = SEED,
     out: Path = typer.Option(Path("runs/robustness"), "--out", "-o", help="Run folder."),
@@ -87,12 +97,27 @@ def robustness(
         from kinflux.kinetic.studies.reports import robustness_run
 
         src = _source(model, steady_state, profile, generator_run, seed)
+        if float(src.problem.partition) != validity_partition:
+            judged = src.problem.with_partition(validity_partition)
+            if type(judged) is not type(src.problem):
+                from kinflux import KinfluxError
+
+                raise KinfluxError(
+                    f"{generator_run}: cannot change the partition of a fixed-Km problem; "
+                    f"pass --validity-partition {src.problem.partition:g}"
+                )
+            src.problem = judged
         res = robustness_run(
             out,
             src,
             n_models=n,
             force=force,
-            config={"model": model, "steady_state": steady_state, "profile": profile},
+            config={
+                "model": model,
+                "steady_state": steady_state,
+                "profile": profile,
+                "validity_partition": validity_partition,
+            },
             fraction=perturbation,
             tolerance=tolerance,
             t_end=t_end,
@@ -100,6 +125,7 @@ def robustness(
             rtol=rtol,
             time_limit=time_limit,
             batch_size=batch_size,
+            max_active=max_active,
             seed=seed,
             n_jobs=n_jobs,
             progress=not quiet,
@@ -201,6 +227,7 @@ def integrate_km(
     n_models: int = typer.Option(50, min=1, help="Km sets per member."),
     n_generate: int = typer.Option(1000, min=10, help="Sets drawn per trained generator."),
     seed: int = SEED,
+    n_jobs: int = JOBS,
     out: Path = typer.Option(Path("runs/integrate_km"), "--out", "-o", help="Run folder."),
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -238,6 +265,7 @@ def integrate_km(
             },
             n_generate=n_generate,
             seed=seed,
+            n_jobs=n_jobs,
             progress=not quiet,
         )
     t = Table(title=f"Integration of {len(known)} measured Km ({splits} splits)")

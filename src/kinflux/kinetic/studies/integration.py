@@ -91,24 +91,44 @@ class _Timeout(Exception):
 
 
 class _Hub:
-    """Collects the solvers' requests and answers them in batches."""
+    """Collects the solvers' requests and answers them in batches.
 
-    def __init__(self, system: BatchedSystem, n_alive: int) -> None:
+    The server waits on one condition (woken only when the last running solver has
+    posted its request or finished); each solver waits on its own event, so a round
+    wakes every thread exactly once.
+    """
+
+    def __init__(self, system: BatchedSystem, n_models: int, run: Any, max_active: int) -> None:
         self.system = system
         self.cond = threading.Condition()
         self.requests: dict[int, tuple[str, np.ndarray]] = {}
         self.results: dict[int, Any] = {}
-        self.alive = n_alive
-        self.cost = np.zeros(n_alive)  # each model's share of the wall time, s
+        self.events = [threading.Event() for _ in range(n_models)]
+        self.cost = np.zeros(n_models)  # each model's share of the wall time, s
         self.last = time.perf_counter()
+        self.run = run
+        self.pending = list(range(n_models - 1, -1, -1))  # popped from the end: 0 first
+        self.threads: list[threading.Thread] = []
+        self.alive = 0
+        self.max_active = max(1, int(max_active))
+
+    def _launch(self) -> None:
+        """Start the next pending model's solver (caller holds ``cond``)."""
+        k = self.pending.pop()
+        self.alive += 1
+        th = threading.Thread(target=self.run, args=(k,), daemon=True)
+        self.threads.append(th)
+        th.start()
 
     def call(self, k: int, kind: str, y: np.ndarray) -> np.ndarray:
+        ev = self.events[k]
         with self.cond:
             self.requests[k] = (kind, y)
-            self.cond.notify_all()
-            while k not in self.results:
-                self.cond.wait()
-            out = self.results.pop(k)
+            if len(self.requests) >= self.alive:
+                self.cond.notify()
+        ev.wait()
+        ev.clear()
+        out = self.results.pop(k)
         if isinstance(out, BaseException):
             raise out
         return out
@@ -116,9 +136,16 @@ class _Hub:
     def finished(self) -> None:
         with self.cond:
             self.alive -= 1
-            self.cond.notify_all()
+            if self.pending:
+                self._launch()
+            if len(self.requests) >= self.alive:
+                self.cond.notify()
 
     def serve(self) -> None:
+        """Start the first ``max_active`` solvers, then answer rounds until all finish."""
+        with self.cond:
+            while self.pending and self.alive < self.max_active:
+                self._launch()
         while True:
             with self.cond:
                 while self.alive > 0 and len(self.requests) < self.alive:
@@ -144,9 +171,9 @@ class _Hub:
             for k in reqs:
                 self.cost[k] += share
             self.last = now
-            with self.cond:
-                self.results.update(answers)
-                self.cond.notify_all()
+            self.results.update(answers)
+            for k in answers:
+                self.events[k].set()
 
 
 def integrate_many(
@@ -157,6 +184,7 @@ def integrate_many(
     rtol: float = 1e-6,
     atol: float | np.ndarray = 1e-9,
     time_limit: float | None = None,
+    max_active: int | None = None,
 ) -> IntegrationResult:
     """Integrate every model of ``system`` from ``y0`` and report ``t_eval``.
 
@@ -169,6 +197,8 @@ def integrate_many(
         rtol: relative tolerance.
         atol: absolute tolerance, a scalar or ``(n_models, n_states)``.
         time_limit: limit on each model's share of the wall time, s (``None``: none).
+        max_active: solvers running at once (``None``: all); when one finishes the next
+            model starts, so the batched calls stay full until the queue is empty.
 
     Returns:
         An :class:`IntegrationResult`.
@@ -190,7 +220,6 @@ def integrate_many(
     seconds = np.zeros(n)
     n_rhs = np.zeros(n, dtype=np.int64)
     reached = np.full(n, t_eval[0])
-    hub = _Hub(system, n)
 
     def run(k: int) -> None:
         def check() -> None:
@@ -217,10 +246,9 @@ def integrate_many(
                 message = solver.step()
                 if solver.status == "failed":
                     break
-                dense = solver.dense_output()
                 j = int(np.searchsorted(t_eval, solver.t, side="right"))
-                if j > i:
-                    ys[k, i:j] = dense(t_eval[i:j]).T
+                if j > i:  # dense output only for steps that cover output times
+                    ys[k, i:j] = solver.dense_output()(t_eval[i:j]).T
                     i = j
             reached[k] = solver.t
             status[k] = "ok" if solver.status == "finished" else "failed"
@@ -234,11 +262,9 @@ def integrate_many(
             seconds[k] = hub.cost[k]
             hub.finished()
 
-    threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(n)]
-    for th in threads:
-        th.start()
+    hub = _Hub(system, n, run, n if max_active is None else max_active)
     hub.serve()
-    for th in threads:
+    for th in hub.threads:
         th.join()
     return IntegrationResult(t_eval, ys, status, messages, seconds, n_rhs, reached)
 

@@ -15,8 +15,11 @@ kinflux's protocol (:func:`robustness_study`):
    moieties) with a stiff SciPy solver (BDF by default) and the engine's analytic reduced
    Jacobian, ``rtol`` 1e-6 and ``atol`` ``1e-9 x_ss`` per species, output at 0, at
    ``n_times`` log-spaced times from ``t_start`` (1e-9 h) to ``t_end`` (10 h) and at the
-   check times; models run in batches (:func:`~kinflux.kinetic.studies.integration.integrate_many`)
-   across workers (:func:`kinflux.compute.map`), each with a wall-time limit.
+   check times (hours, converted to the model's time unit ``scaling.time``); models run
+   in tasks across workers (:func:`kinflux.compute.map`), ``max_active`` solvers of a task
+   at once with batched calls
+   (:func:`~kinflux.kinetic.studies.integration.integrate_many`), each with a wall-time
+   limit (30 s by default).
 3. **Returned**: a group has returned by time ``T`` when its largest relative deviation
    ``max_i |x_i(t) / x_i,ss - 1|`` (for the biomass group ``|v(t) / v_ss - 1|``) is at most
    ``tolerance`` (1 % by default; the paper gives none) at every output time ``t >= T``
@@ -36,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,10 +99,11 @@ def metabolite_groups(model: Any) -> dict[str, list[int]]:
 
 
 class _Relaxation:
-    """The reduced ODE of many models (independent species), batched."""
+    """The reduced ODE of many models (independent species), batched, in the model's
+    own time unit (``scaling.time`` units per hour; the caller converts output times)."""
 
-    def __init__(self, model: Any, params: torch.Tensor, totals: torch.Tensor, tscale: float):
-        self.model, self.params, self.totals, self.tscale = model, params, totals, tscale
+    def __init__(self, model: Any, params: torch.Tensor, totals: torch.Tensor):
+        self.model, self.params, self.totals = model, params, totals
         self.ind = list(model.independent_idx)
         self.n_states = len(self.ind)
 
@@ -107,11 +112,10 @@ class _Relaxation:
 
     def rhs(self, y: np.ndarray, members: list[int]) -> np.ndarray:
         dx = self.model.dxdt(self._full(y, members), self.params[members])
-        return (dx[:, self.ind] / self.tscale).numpy()
+        return dx[:, self.ind].numpy()
 
     def jac(self, y: np.ndarray, members: list[int]) -> np.ndarray:
-        J = self.model.jacobian(self._full(y, members), self.params[members], reduced=True)
-        return (J / self.tscale).numpy()
+        return self.model.jacobian(self._full(y, members), self.params[members]).numpy()
 
 
 def _output_times(t_start: float, t_end: float, n_times: int, checks: list[float]) -> np.ndarray:
@@ -127,8 +131,7 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
     m = pr.model
     x_ss = pr.steady_state.x
     P, x0 = task["params"], task["x0"]
-    tscale = float(pr.scaling.time)
-    sys = _Relaxation(m, P, m.moiety_totals(x0), tscale)
+    sys = _Relaxation(m, P, m.moiety_totals(x0))
     atol = task["atol_scale"] * np.abs(x_ss.numpy()[sys.ind])[None, :]
     res = integrate_many(
         sys,
@@ -138,6 +141,7 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
         task["rtol"],
         atol,
         task["time_limit"],
+        task["max_active"],
     )
     b, nt = len(res.status), len(res.t)
     xt = m.full_state(
@@ -239,8 +243,9 @@ def robustness_study(
     method: str = "BDF",
     rtol: float = 1e-6,
     atol_scale: float = 1e-9,
-    time_limit: float | None = 120.0,
-    batch_size: int = 64,
+    time_limit: float | None = 30.0,
+    batch_size: int | None = None,
+    max_active: int = 96,
     seed: int = 0,
     groups: dict[str, list[int]] | None = None,
     biomass: str | None = "auto",
@@ -261,7 +266,11 @@ def robustness_study(
         method, rtol, atol_scale: solver, relative tolerance, absolute tolerance per
             species as a fraction of its steady state.
         time_limit: wall-time limit per model, s (``None``: none).
-        batch_size: models integrated together (one batch per task).
+        batch_size: models per task (one task per worker call); ``None``: the models
+            split evenly over the workers, at most 512 per task.
+        max_active: solvers of a task running at once; their right-hand sides and
+            Jacobians are evaluated together, and a finished model's slot goes to the
+            task's next model.
         seed: seed of the perturbations (model ``i`` gets state ``i`` of one draw).
         groups: group -> variable indices (default :func:`metabolite_groups`).
         biomass: biomass reaction for the ``biomass`` group; ``"auto"``:
@@ -288,12 +297,17 @@ def robustness_study(
     groups = metabolite_groups(m) if groups is None else groups
     x0 = sample_perturbations(m, problem.steady_state.x, fraction, params.shape[0], seed)
     t = _output_times(t_start, t_end, n_times, [c / 60.0 for c in check_minutes])
+    n = int(params.shape[0])
+    if batch_size is None:
+        workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+        batch_size = min(512, -(-n // max(1, workers)))
     common = {
-        "t": t * float(problem.scaling.time),
+        "t": t * float(problem.scaling.time),  # h -> the model's time unit
         "method": method,
         "rtol": rtol,
         "atol_scale": atol_scale,
         "time_limit": time_limit,
+        "max_active": int(max_active),
         "groups": groups,
         "biomass": biomass,
     }
@@ -324,6 +338,7 @@ def robustness_study(
         "atol_scale": atol_scale,
         "time_limit": time_limit,
         "batch_size": batch_size,
+        "max_active": max_active,
         "seed": seed,
         "biomass": biomass,
         "n_models": int(params.shape[0]),
