@@ -25,13 +25,57 @@ import pandas as pd
 from kinflux.io import save_npz, write_json
 from kinflux.runs import RunFolder
 
-__all__ = ["anthranilate_problem", "robustness_run", "bioreactor_run", "km_integration_run"]
+__all__ = [
+    "anthranilate_problem",
+    "turnover_times",
+    "slowest_cytosolic_turnover",
+    "robustness_run",
+    "bioreactor_run",
+    "km_integration_run",
+]
 
 
-def anthranilate_problem(seed: int = 0, profile: int = 0, n_profiles: int = 1) -> Any:
+def turnover_times(problem: Any) -> pd.Series:
+    """Turnover time (h) of every variable species at the problem's steady state.
+
+    ``tau_i = x_i / (1/2 sum_j |S_ij v_j|)``: the pool divided by its production (equal to
+    its consumption at steady state), with ``x`` in the model's concentration unit and
+    ``v`` the net rates in that unit per hour. A pool much slower to turn over than
+    ``1 / |partition|`` usually also relaxes slowly after a perturbation.
+
+    Returns:
+        Series indexed by species id (``model.variables``), hours; ``inf`` where no
+        reaction carries flux through the species.
+    """
+    m, ss = problem.model, problem.steady_state
+    S = np.asarray(m.S_full, dtype=float)
+    v = np.asarray(ss.fluxes, dtype=float)
+    through = 0.5 * np.abs(S * v[None, :]).sum(axis=1)
+    row = {s: i for i, s in enumerate(m.species)}
+    out = {}
+    for s in m.variables:
+        t = through[row[s]]
+        out[s] = float(ss.concentrations[s]) / t if t > 0 else float("inf")
+    return pd.Series(out, name="turnover_h")
+
+
+def slowest_cytosolic_turnover(problem: Any) -> float:
+    """Largest turnover time (h) over the cytosolic variable species (compartment ``c``)."""
+    tau = turnover_times(problem)
+    cyt = [s for s in tau.index if problem.model.compartment_of.get(s) == "c"]
+    return float(tau[cyt].max())
+
+
+def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int = 1) -> Any:
     """KineticProblem of ``kin_varma_anthranilate`` around profile ``profile`` of
     ``n_profiles`` drawn with the published constraints (growth >= 0.26 h^-1,
-    anthranilate >= 0.14 mmol/gDW/h) and ``seed``."""
+    anthranilate >= 0.14 mmol/gDW/h) and ``seed``.
+
+    ``profile="turnover"`` picks, among the ``n_profiles``, the one whose slowest
+    cytosolic pool turns over fastest (:func:`slowest_cytosolic_turnover`): a profile
+    selection, used to study how the steady state limits relaxation speed.
+    """
+    from kinflux import KinfluxError
     from kinflux.datasets import kinetic_model_path
     from kinflux.kinetic.model import KineticModel
     from kinflux.kinetic.problem import KineticProblem
@@ -39,6 +83,15 @@ def anthranilate_problem(seed: int = 0, profile: int = 0, n_profiles: int = 1) -
 
     m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
     s = sample_steady_states(m, n_profiles, anthranilate_constraints(m), seed=seed)
+    if profile == "turnover":
+        slow = [
+            slowest_cytosolic_turnover(KineticProblem.from_samples(s, i)) for i in range(n_profiles)
+        ]
+        profile = int(np.argmin(slow))
+    if not isinstance(profile, int) or not 0 <= profile < n_profiles:
+        raise KinfluxError(
+            f"profile must be an integer in [0, {n_profiles}) or 'turnover', got {profile!r}"
+        )
     return KineticProblem.from_samples(s, profile)
 
 
