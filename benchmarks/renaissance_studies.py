@@ -11,7 +11,8 @@
    (``reward_flag = 1``: mean of the 10 most negative lambda_max); ``--reward incidence``
    and ``--train-partition`` train for incidence at another partition instead. Two worker
    processes (``kinflux.compute.map``), one task of up to 512 models each, 96 solvers
-   at a time.
+   at a time. ``--profile turnover --n-profiles 12`` uses instead the profile whose
+   slowest cytosolic pool turns over fastest; ``--only-robustness`` stops after part 1.
 2. Bioreactor: valid models in ``anthranilate_bioreactor.yaml`` (60 h, 1,000 points) and
    ``varma_strain_1`` in ``single_species_reactor.yaml``; simulated ranges only.
 3. Measured Km: kin_varma, the 35 TCA Km of ``varma_strain_1.yml`` as "measured"; 10

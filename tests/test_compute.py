@@ -34,6 +34,17 @@ def test_local_pool_equals_in_process():
     np.testing.assert_array_equal(np.array(one), np.array(two))
 
 
+def test_shared_objects_reach_every_worker():
+    tasks = list(range(5))
+    want = compute.map(_draw, tasks, initializer=_init, initargs=(3.0,))
+    for n_jobs in (1, 2):
+        got = compute.map(_draw, tasks, n_jobs=n_jobs, shared={"offset": 3.0})
+        np.testing.assert_array_equal(np.array(got), np.array(want))
+    assert "offset" not in worker_state()
+    with pytest.raises(ComputeError, match="shared or initializer"):
+        compute.map(_draw, tasks, initializer=_init, initargs=(1.0,), shared={"offset": 1.0})
+
+
 def test_progress_callback_counts_tasks():
     seen = []
     compute.map(abs, [-1, -2, -3], progress=lambda d, t, i: seen.append((d, t)))

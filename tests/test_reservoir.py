@@ -19,12 +19,7 @@ from kinflux.flux.reservoir import (
     frozen_amn,
     reservoir_training_media,
 )
-
-FIXED = ["EX_o2_e_i", "EX_nh4_e_i", "EX_pi_e_i", "EX_h2o_e_i", "EX_h_e_i"]
-VARIABLE = ["EX_glc__D_e_i", "EX_fru_e_i", "EX_succ_e_i", "EX_pyr_e_i"]
-COMPS = np.array(
-    [[a, b, c, d] for a in (0, 1) for b in (0, 1) for c in (0, 1) for d in (0, 1)][1:], float
-)
+from reservoir_case import COMPS, FIXED, VARIABLE, cobra_pfba_growth
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +101,6 @@ def test_reservoir_bad_input(frozen):
 
 
 def test_predicted_bounds_reproduce_growth_in_cobrapy(frozen, tmp_path):
-    import cobra
-
     net, design, amn, _sub, _cache, _ = frozen
     X = pd.DataFrame(COMPS[[0, 6, 14]], columns=VARIABLE, index=["a", "b", "c"])
     res = Reservoir(amn, epochs=2, hidden=8).fit(X, [0.2, 0.3, 0.4])
@@ -116,15 +109,8 @@ def test_predicted_bounds_reproduce_growth_in_cobrapy(frozen, tmp_path):
     path = tmp_path / "bounds.csv"
     bounds_to_cobra(bounds).to_csv(path)
     table = pd.read_csv(path, index_col=0)
-    model = net.model
     for medium, row in table.iterrows():
-        with model:
-            model.medium = row.to_dict()
-            sol = cobra.flux_analysis.pfba(model)
-            growth = sum(
-                sol.fluxes[r.id] * c
-                for r, c in cobra.util.solver.linear_reaction_coefficients(model).items()
-            )
+        growth = cobra_pfba_growth(net.model, row.to_dict())
         assert growth == pytest.approx(kinflux_growth[medium], abs=1e-6)
 
 

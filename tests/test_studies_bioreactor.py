@@ -78,6 +78,27 @@ def test_jacobian_matches_differences(setup):
         assert np.abs(fd - J[:, :, col]).max() / scale < 1e-4
 
 
+@pytest.mark.parametrize("growth", ["flux", "skimpy"])
+def test_model_in_minutes_runs_on_the_same_clock(setup, growth):
+    """A model written in minutes (scaling.time = 60): every derivative, growth included,
+    is the hour model's divided by 60 (the solver's times are converted once)."""
+    import dataclasses
+
+    from kinflux.kinetic.oracle import oracle_sample
+
+    pr, r, _ = setup
+    pr_min = pr.with_scaling(dataclasses.replace(pr.scaling, time=60.0))
+    s = oracle_sample(pr, 20, seed=0)
+    lk = s.log_km[torch.as_tensor(s.valid)][:2].double()
+    hours = _Reactor(pr, r, pr.parameters(lk), growth)
+    minutes = _Reactor(pr_min, r, pr_min.parameters(lk), growth)
+    y = _state(pr, hours, r)
+    f_h, f_m = hours.rhs(y, [0, 1]), minutes.rhs(y, [0, 1])
+    assert np.allclose(f_m * 60.0, f_h, rtol=1e-9, atol=1e-12 * np.abs(f_h).max())
+    J_h, J_m = hours.jac(y, [0, 1]), minutes.jac(y, [0, 1])
+    assert np.allclose(J_m * 60.0, J_h, rtol=1e-6, atol=1e-9 * np.abs(J_h).max())
+
+
 @pytest.mark.slow
 def test_short_simulation(setup):
     pr, r, P = setup

@@ -54,7 +54,8 @@ class ComputeError(KinfluxError):
 
 def share(objects: dict[str, Any]) -> None:
     """An ``initializer`` that puts ``objects`` into every worker's :func:`worker_state`,
-    e.g. ``map(fn, tasks, initializer=share, initargs=({"problem": problem},))``."""
+    e.g. ``map(fn, tasks, initializer=share, initargs=({"problem": problem},))``, which
+    :func:`map` spells ``map(fn, tasks, shared={"problem": problem})``."""
     _STATE.update(objects)
 
 
@@ -116,6 +117,7 @@ def map(  # noqa: A001 - the natural name, used as kinflux.compute.map
     progress: ProgressArg = False,
     description: str = "tasks",
     worker_threads: int = 1,
+    shared: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Apply ``fn`` to every task; results in task order.
 
@@ -131,6 +133,8 @@ def map(  # noqa: A001 - the natural name, used as kinflux.compute.map
         progress: True for a bar, a callback ``(done, total, info)``, or False.
         description: label of the bar.
         worker_threads: torch threads in each worker process.
+        shared: objects every worker sees in :func:`worker_state` (sent once per worker,
+            not with every task); short for ``initializer=share, initargs=(shared,)``.
 
     Example:
         >>> map(abs, [-1, 2, -3])
@@ -138,6 +142,10 @@ def map(  # noqa: A001 - the natural name, used as kinflux.compute.map
     """
     if backend not in BACKENDS:
         raise ComputeError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if shared is not None:
+        if initializer is not None:
+            raise ComputeError("give either shared or initializer, not both")
+        initializer, initargs = share, (shared,)
     tasks = list(tasks)
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1

@@ -39,7 +39,6 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from torch import nn
 
-from kinflux import KinfluxError
 from kinflux.flux.frozen import (
     FrozenError,
     active_subnetwork,
@@ -51,6 +50,7 @@ from kinflux.flux.frozen import (
     solve_media,
 )
 from kinflux.flux.uptake_head import (
+    ReservoirError,
     UptakeHead,
     bounds_to_cobra,
     carbon_sources,
@@ -73,10 +73,6 @@ __all__ = [
     "active_subnetwork",
     "FrozenError",
 ]
-
-
-class ReservoirError(KinfluxError):
-    """A reservoir cannot be built, fitted or read as asked."""
 
 
 class Reservoir(RegressorMixin, BaseEstimator):
@@ -198,14 +194,6 @@ class Reservoir(RegressorMixin, BaseEstimator):
         out[..., self._var_index] = b
         return out
 
-    def _resolve_head_fixed(self, medium: list[str]) -> list[str]:
-        """``head_fixed`` as inflow ids (fixed compounds of the frozen AMN's medium)."""
-        fixed = [r for r in medium if r not in set(self.variable_ids_)]
-        try:
-            return head_fixed_ids(self.head_fixed, self.frozen_amn.problem.network, fixed)
-        except ValueError as exc:
-            raise ReservoirError(str(exc)) from None
-
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> Reservoir:
         """Fit the head on compositions ``X`` ``(n, n_variable)`` and growth ``y`` (h^-1)."""
@@ -237,7 +225,9 @@ class Reservoir(RegressorMixin, BaseEstimator):
                 f"AMN's medium ({len(medium)} inflows)"
             )
         self.medium_ids_, self._g = medium, g
-        self.head_fixed_ids_ = self._resolve_head_fixed(medium)
+        self.head_fixed_ids_ = head_fixed_ids(
+            self.head_fixed, self.frozen_amn.problem.network, medium, self.variable_ids_
+        )
         self._prepare(module)
         # every member is n_heads heads (an ensemble: own weights, own batch order);
         # heads with as many batches per epoch train together, so that no head ever

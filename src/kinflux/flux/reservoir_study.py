@@ -260,11 +260,9 @@ def _frozen(
 ) -> tuple[Any, Any]:
     """The frozen AMN of a study; its training media draw the head's fixed compounds."""
     design = s["design"]
-    fixed = [r for r in design.medium_ids if r not in set(design.variable_ids)]
-    try:
-        drawn = head_fixed_ids(reservoir_params.get("head_fixed"), s["network"], fixed)
-    except ValueError as exc:
-        raise ReservoirError(str(exc)) from None
+    drawn = head_fixed_ids(
+        reservoir_params.get("head_fixed"), s["network"], design.medium_ids, design.variable_ids
+    )
     return frozen_amn(
         root,
         s["network"],

@@ -17,13 +17,20 @@ import pandas as pd
 import torch
 from torch import nn
 
+from kinflux import KinfluxError
+
 __all__ = [
+    "ReservoirError",
     "UptakeHead",
     "bounds_to_cobra",
     "carbon_sources",
     "head_fixed_ids",
     "constraint_penalty",
 ]
+
+
+class ReservoirError(KinfluxError):
+    """A reservoir cannot be built, fitted or read as asked."""
 
 
 class UptakeHead(nn.Module):
@@ -131,34 +138,39 @@ def carbon_sources(network: Any, inflow_ids: Sequence[str]) -> list[str]:
 
 
 def head_fixed_ids(
-    spec: str | Sequence[str] | None, network: Any, fixed_ids: Sequence[str]
+    spec: str | Sequence[str] | None,
+    network: Any,
+    medium_ids: Sequence[str],
+    variable_ids: Sequence[str],
 ) -> list[str]:
     """The fixed compounds a head sets, from a ``head_fixed`` specification.
 
     Args:
-        spec: ``None`` or empty (published head: none), ``"carbon"`` (the organic ones,
-            :func:`carbon_sources`) or inflow ids.
+        spec: ``None`` or empty (published head: none), ``"carbon"`` (the organic fixed
+            compounds, :func:`carbon_sources`) or inflow ids.
         network: the network (for the formulas of ``"carbon"``).
-        fixed_ids: the medium's fixed compounds (inflow ids).
+        medium_ids: the medium's inflows; those not in ``variable_ids`` are fixed.
+        variable_ids: the composition columns (inflow ids).
 
     Raises:
-        ValueError: an unknown preset or ids that are not among ``fixed_ids``.
+        ReservoirError: an unknown preset or ids that are not fixed compounds.
 
     Example:
-        >>> head_fixed_ids(["EX_b_e_i"], None, ["EX_a_e_i", "EX_b_e_i"])
+        >>> head_fixed_ids(["EX_b_e_i"], None, ["EX_a_e_i", "EX_b_e_i"], ["EX_a_e_i"])
         ['EX_b_e_i']
     """
+    fixed_ids = [r for r in medium_ids if r not in set(variable_ids)]
     if spec is None or (not isinstance(spec, str) and len(spec) == 0):
         return []
     if isinstance(spec, str):
         if spec != "carbon":
-            raise ValueError(
+            raise ReservoirError(
                 f"head_fixed must be None, 'carbon' or a list of inflow ids, got {spec!r}"
             )
         return carbon_sources(network, fixed_ids)
     bad = [str(r) for r in spec if r not in set(fixed_ids)]
     if bad:
-        raise ValueError(
+        raise ReservoirError(
             f"head_fixed id(s) {', '.join(bad)} are not fixed compounds of the medium; "
             "choose among its inflows that are not composition columns"
         )

@@ -212,7 +212,7 @@ def oracle_sample(
     Returns:
         An :class:`OracleResult`.
     """
-    from kinflux.compute import chunks, share
+    from kinflux.compute import chunks
     from kinflux.compute import map as cmap
 
     if chunk < 1:
@@ -226,8 +226,7 @@ def oracle_sample(
         backend=backend,
         n_jobs=n_jobs,
         address=address,
-        initializer=share,
-        initargs=({"problem": problem},),
+        shared={"problem": problem},
         progress=progress,
         description="ORACLE batches",
     )

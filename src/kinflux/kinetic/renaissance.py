@@ -76,7 +76,6 @@ def evaluate_log_km(
         ]
     else:
         from kinflux.compute import map as cmap
-        from kinflux.compute import share
 
         k = max(1, min(len(blocks), n_jobs if n_jobs > 0 else 2))
         tasks = [blocks[i::k] for i in range(k)]
@@ -86,8 +85,7 @@ def evaluate_log_km(
             backend=backend,
             address=address,
             n_jobs=n_jobs,
-            initializer=share,
-            initargs=({"problem": problem},),
+            shared={"problem": problem},
         )
         out = [None] * len(blocks)
         for i, r in enumerate(res):

@@ -57,7 +57,6 @@ import torch
 import yaml
 
 from kinflux import KinfluxError
-from kinflux.compute import share
 from kinflux.kinetic.studies.integration import integrate_many, map_batches
 from kinflux.kinetic.units import Scaling
 
@@ -158,14 +157,15 @@ class _Reactor:
         self.j_bio = m.reaction_names.index(reactor.biomass_reaction)
         ce = params[:, m.parameter_index(f"cell_volume_{ext}")]
         self.k_e = ce / reactor.reactor_volume  # (n_models,)
-        # mu = c_mu * v_bio (model units) [h^-1], time unit of the model: h * sc.time
+        # mu = c_mu * v_bio, both per unit of the model's time (scaling.time per hour),
+        # like the cell's own rates: "flux" converts v_bio to mmol/gDW/h, then h -> model
         if growth == "flux":
-            self.c_mu = reactor.biomass_scaling / problem.scaling.flux_factor
+            sc = problem.scaling
+            self.c_mu = reactor.biomass_scaling / sc.flux_factor / float(sc.time)
         elif growth == "skimpy":
             self.c_mu = 1.0 / reactor.biomass_scaling
         else:
             raise KinfluxError(f"growth={growth!r}: use 'flux' or 'skimpy'")
-        self.tscale = float(problem.scaling.time)
         self.L = torch.as_tensor(m.link)
         self.S_ind = torch.as_tensor(m.S[self.ind])
 
@@ -183,7 +183,7 @@ class _Reactor:
         fx = r * (v @ self.S_ind.T)
         fm = n * self.k_e[members, None] * (v @ self.S_med.T)
         fn = self.c_mu * v[:, self.j_bio : self.j_bio + 1] * n
-        return torch.cat([fx, fm, fn], dim=1) / self.tscale
+        return torch.cat([fx, fm, fn], dim=1)
 
     def rhs(self, y: np.ndarray, members: list[int]) -> np.ndarray:
         return self._rhs(torch.from_numpy(y), members).numpy()
@@ -200,15 +200,15 @@ class _Reactor:
         J[:, :a, :a] = r[:, :, None] * (self.S_ind @ EL)
         J[:, a : a + b, :a] = (n * self.k_e[members])[:, None, None] * (self.S_med @ EL)
         J[:, -1, :a] = (self.c_mu * n)[:, None] * EL[:, self.j_bio]
-        f0 = self._rhs(yt, members) * self.tscale
+        f0 = self._rhs(yt, members)
         J[:, a : a + b, -1] = f0[:, a : a + b] / n[:, None]
         J[:, -1, -1] = self.c_mu * v[:, self.j_bio]
         for j in range(b):  # medium columns by forward differences, batched over models
             h = 1e-7 * yt[:, a + j].abs().clamp_min(1e-6)
             yp = yt.clone()
             yp[:, a + j] += h
-            J[:, :, a + j] = (self._rhs(yp, members) * self.tscale - f0) / h[:, None]
-        return (J / self.tscale).numpy()
+            J[:, :, a + j] = (self._rhs(yp, members) - f0) / h[:, None]
+        return J.numpy()
 
 
 @dataclass
@@ -374,8 +374,7 @@ def simulate_bioreactor(
         common,
         {"params": base, "y0": np.tile(y_one, (params.shape[0], 1))},
         batch_size,
-        share,
-        ({"problem": problem, "reactor": reactor},),
+        {"problem": problem, "reactor": reactor},
         n_jobs,
         backend,
         progress,

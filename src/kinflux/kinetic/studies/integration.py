@@ -274,8 +274,7 @@ def map_batches(
     common: dict[str, Any],
     per_model: dict[str, Any],
     batch_size: int,
-    initializer: Any,
-    initargs: tuple,
+    shared: dict[str, Any],
     n_jobs: int = 1,
     backend: str = "local",
     progress: Any = False,
@@ -285,7 +284,8 @@ def map_batches(
 
     Each task is ``{**common, name: array[a:b] for name, array in per_model}`` for the
     batches ``[a, b)`` of at most ``batch_size`` models (rows of every ``per_model``
-    array). Returns the task outputs in order and the wall time, s.
+    array); ``shared`` objects reach every worker's :func:`kinflux.compute.worker_state`.
+    Returns the task outputs in order and the wall time, s.
     """
     from kinflux.compute import chunks
     from kinflux.compute import map as cmap
@@ -300,8 +300,7 @@ def map_batches(
         tasks,
         backend=backend,
         n_jobs=n_jobs,
-        initializer=initializer,
-        initargs=initargs,
+        shared=shared,
         progress=progress,
         description=description,
     )

@@ -69,7 +69,6 @@ __all__ = [
     "fixed_ranges",
     "known_km_from_model",
     "measured_set_lambda_max",
-    "km_ranges",
     "pathway_km",
     "km_integration_study",
     "TCA_REACTIONS",
@@ -141,17 +140,6 @@ def pathway_km(problem: Any, reactions: tuple[str, ...] = TCA_REACTIONS) -> list
     return [n for n in problem.km_names if any(n.endswith("_" + r) for r in reactions)]
 
 
-def km_ranges(
-    log_km: torch.Tensor, names: list[str], all_names: list[str], quantiles=(0.0, 1.0)
-) -> dict[str, tuple[float, float]]:
-    """Generated ln-Km range per name from valid sets ``(n, n_km)`` (quantiles)."""
-    out = {}
-    for n in names:
-        col = log_km[:, all_names.index(n)].to(torch.float64)
-        out[n] = (float(col.quantile(quantiles[0])), float(col.quantile(quantiles[1])))
-    return out
-
-
 def _evaluate(problem: Any, generator: Any, n: int, seed: int) -> tuple[torch.Tensor, float]:
     """Valid effective ln Km ``(n_valid, n_km)`` of ``n`` generated sets and the incidence."""
     lk = generator.generate(n, random_state=seed).to(torch.float64)
@@ -209,8 +197,9 @@ def _held_out_scores(
 
 
 def _measured(k: float, spread: float) -> tuple[float, float]:
-    """Measured range ``(ln k(1 - spread), ln k(1 + spread))``."""
-    return (math.log(k * (1 - spread)), math.log(k * (1 + spread)))
+    """Measured range on the ln scale: :func:`fixed_ranges` of ``k``, logged."""
+    low, high = fixed_ranges({"km": k}, spread)["km"]
+    return (math.log(low), math.log(high))
 
 
 def km_integration_study(
@@ -268,7 +257,6 @@ def km_integration_study(
         row per split and held-out Km (OS values and generated ranges, ln mol/L).
     """
     from kinflux.compute import map as cmap
-    from kinflux.compute import share
 
     names = list(known)
     if len(names) < 2:
@@ -298,8 +286,7 @@ def km_integration_study(
         backend=backend,
         n_jobs=n_jobs,
         address=address,
-        initializer=share,
-        initargs=({"problem": problem},),
+        shared={"problem": problem},
         progress=progress,
         description="trainings",
     )

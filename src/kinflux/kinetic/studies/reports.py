@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 
-def turnover_times(problem: Any) -> pd.Series:
-    """Turnover time (h) of every variable species at the problem's steady state.
+def turnover_times(model: Any, steady_state: Any) -> pd.Series:
+    """Turnover time (h) of every variable species of ``model`` at ``steady_state``.
 
     ``tau_i = x_i / (1/2 sum_j |S_ij v_j|)``: the pool divided by its production (equal to
     its consumption at steady state), with ``x`` in the model's concentration unit and
@@ -47,22 +47,21 @@ def turnover_times(problem: Any) -> pd.Series:
         Series indexed by species id (``model.variables``), hours; ``inf`` where no
         reaction carries flux through the species.
     """
-    m, ss = problem.model, problem.steady_state
-    S = np.asarray(m.S_full, dtype=float)
-    v = np.asarray(ss.fluxes, dtype=float)
+    S = np.asarray(model.S_full, dtype=float)
+    v = np.asarray(steady_state.fluxes, dtype=float)
     through = 0.5 * np.abs(S * v[None, :]).sum(axis=1)
-    row = {s: i for i, s in enumerate(m.species)}
+    row = {s: i for i, s in enumerate(model.species)}
     out = {}
-    for s in m.variables:
+    for s in model.variables:
         t = through[row[s]]
-        out[s] = float(ss.concentrations[s]) / t if t > 0 else float("inf")
+        out[s] = float(steady_state.concentrations[s]) / t if t > 0 else float("inf")
     return pd.Series(out, name="turnover_h")
 
 
-def slowest_cytosolic_turnover(problem: Any) -> float:
+def slowest_cytosolic_turnover(model: Any, steady_state: Any) -> float:
     """Largest turnover time (h) over the cytosolic variable species (compartment ``c``)."""
-    tau = turnover_times(problem)
-    cyt = [s for s in tau.index if problem.model.compartment_of.get(s) == "c"]
+    tau = turnover_times(model, steady_state)
+    cyt = [s for s in tau.index if model.compartment_of.get(s) == "c"]
     return float(tau[cyt].max())
 
 
@@ -84,9 +83,7 @@ def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int 
     m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
     s = sample_steady_states(m, n_profiles, anthranilate_constraints(m), seed=seed)
     if profile == "turnover":
-        slow = [
-            slowest_cytosolic_turnover(KineticProblem.from_samples(s, i)) for i in range(n_profiles)
-        ]
+        slow = [slowest_cytosolic_turnover(m, s.steady_state(i)) for i in range(n_profiles)]
         profile = int(np.argmin(slow))
     if not isinstance(profile, int) or not 0 <= profile < n_profiles:
         raise KinfluxError(

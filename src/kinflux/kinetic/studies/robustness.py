@@ -48,7 +48,6 @@ import pandas as pd
 import torch
 
 from kinflux import KinfluxError
-from kinflux.compute import share
 from kinflux.kinetic.studies.integration import integrate_many, map_batches
 from kinflux.kinetic.studies.perturbation import sample_perturbations
 
@@ -131,7 +130,8 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
     m = pr.model
     x_ss = pr.steady_state.x
     P, x0 = task["params"], task["x0"]
-    sys = _Relaxation(m, P, m.moiety_totals(x0))
+    totals = m.moiety_totals(x0)
+    sys = _Relaxation(m, P, totals)
     atol = task["atol_scale"] * np.abs(x_ss.numpy()[sys.ind])[None, :]
     res = integrate_many(
         sys,
@@ -145,7 +145,7 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
     )
     b, nt = len(res.status), len(res.t)
     xt = m.full_state(
-        torch.from_numpy(res.y.reshape(b * nt, -1)), m.moiety_totals(x0).repeat_interleave(nt, 0)
+        torch.from_numpy(res.y.reshape(b * nt, -1)), totals.repeat_interleave(nt, 0)
     ).reshape(b, nt, -1)
     rel = (xt / x_ss - 1.0).abs().numpy()
     dev = {g: rel[:, :, ix].max(axis=2) for g, ix in task["groups"].items()}
@@ -316,8 +316,7 @@ def robustness_study(
         common,
         {"params": params, "x0": x0},
         batch_size,
-        share,
-        ({"problem": problem},),
+        {"problem": problem},
         n_jobs,
         backend,
         progress,
