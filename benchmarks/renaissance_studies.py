@@ -102,6 +102,64 @@ def _robustness(problem, source, n, args):  # noqa: ANN001, ANN202
     return res, sh
 
 
+def _km_part(args, out: dict, t0: float) -> None:  # noqa: ANN001
+    """Part 3: measured Km on kin_varma (fills ``out``)."""
+    from kinflux.datasets import kinetic_model_path
+    from kinflux.kinetic.problem import KineticProblem
+    from kinflux.kinetic.studies import km_integration as ki
+
+    q = args.quick
+    kv = KineticProblem.bundled("kin_varma")
+    published = ki.known_km_from_model(kinetic_model_path("varma_strain_1"), kv.km_names)
+    out["measured_set_lambda_max"] = round(ki.measured_set_lambda_max(kv, published), 3)
+    known = {n: published[n] for n in ki.pathway_km(kv)}
+    tiny = {"population": 4, "n_models": 16, "hidden": (32, 32), "latent_dim": 16}
+    gen_opts = dict(tiny) if q else {}
+    if args.km_generations or q:
+        gen_opts["generations"] = args.km_generations or 2
+    t_km = time.perf_counter()
+    modes = ["saturation", "fix"] if args.km_integration == "both" else [args.km_integration]
+    runs = {}
+    for mode in modes:
+        runs[mode], _ = ki.km_integration_study(
+            kv,
+            known,
+            n_splits=args.splits or (1 if q else 10),
+            integration=mode,
+            generator_options=gen_opts,
+            n_generate=100 if q else 1000,
+            seed=args.seed,
+            n_jobs=args.n_jobs,
+            oracle=(200 if q else 1500) if mode == modes[0] else 0,
+        )
+    splits = runs[modes[0]]
+    _log(f"Km integration: {modes[0]}")
+    _log(f"Km integration splits ({time.perf_counter() - t_km:.0f} s):")
+    _log(splits.drop(columns=["integrated", "held_out"]).round(4).to_string())
+    mean = splits.drop(columns=["integrated", "held_out"]).mean()
+    for key, col in (
+        ("overlap_with", "os_with"),
+        ("overlap_without", "os_without"),
+        ("incidence_with", "incidence_with"),
+        ("incidence_without", "incidence_without"),
+        ("overlap90_with", "os90_with"),
+        ("overlap90_without", "os90_without"),
+        ("km_error_with", "error_with"),
+        ("km_error_without", "error_without"),
+        ("oracle_overlap_with", "oracle_os_with"),
+        ("oracle_overlap_without", "oracle_os_without"),
+    ):
+        v = float(mean[col])
+        out[key] = round(v, 4) if v == v else None  # NaN: no valid set
+    out["km_integration"] = modes[0]
+    if "fix" in runs and modes[0] != "fix":
+        fx = runs["fix"]
+        _log("Km integration: fix (published)")
+        _log(fx.drop(columns=["integrated", "held_out"]).round(4).to_string())
+        out["overlap_fix_with"] = round(float(fx.os_with.mean()), 4)
+        out["incidence_fix_with"] = round(float(fx.incidence_with.mean()), 4)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small run (about a minute)")
@@ -126,6 +184,13 @@ def main() -> None:
     ap.add_argument(
         "--only-robustness", action="store_true", help="skip the bioreactor and Km parts"
     )
+    ap.add_argument("--only-km", action="store_true", help="run the measured-Km part only")
+    ap.add_argument(
+        "--km-integration",
+        default="saturation",
+        help="saturation (kinflux) or fix (published); with 'both' the published arm is "
+        "also reported as overlap_fix_* (10 more trainings)",
+    )
     ap.add_argument("--n-reactor", type=int, default=None, help="anthranilate reactor models (8)")
     ap.add_argument("--reactor-time-limit", type=float, default=300.0, help="s per model")
     ap.add_argument("--splits", type=int, default=None, help="Km splits (10)")
@@ -134,9 +199,7 @@ def main() -> None:
     torch.set_num_threads(1)
     q = args.quick
 
-    from kinflux.datasets import kinetic_model_path
     from kinflux.kinetic.problem import KineticProblem
-    from kinflux.kinetic.studies import km_integration as ki
     from kinflux.kinetic.studies.bioreactor import Bioreactor, simulate_bioreactor
     from kinflux.kinetic.studies.reports import anthranilate_problem
     from kinflux.kinetic.studies.sources import NoValidModelsError, OracleSource
@@ -146,6 +209,11 @@ def main() -> None:
     profile = args.profile if args.profile == "turnover" else int(args.profile)
     problem = anthranilate_problem(seed=args.seed, profile=profile, n_profiles=args.n_profiles)
     _log(f"anthranilate problem: {problem!r}")
+
+    if args.only_km:
+        _km_part(args, out, t0)
+        print(json.dumps(out))
+        return
 
     # 1. robustness
     n_rob = args.n_robust or (8 if q else 1000)
@@ -208,43 +276,7 @@ def main() -> None:
     out["bioreactor_models"] = done
     _log(f"bioreactor done at {time.perf_counter() - t0:.0f} s")
 
-    # 3. measured Km
-    kv = KineticProblem.bundled("kin_varma")
-    published = ki.known_km_from_model(kinetic_model_path("varma_strain_1"), kv.km_names)
-    out["measured_set_lambda_max"] = round(ki.measured_set_lambda_max(kv, published), 3)
-    known = {n: published[n] for n in ki.pathway_km(kv)}
-    tiny = {"population": 4, "n_models": 16, "hidden": (32, 32), "latent_dim": 16}
-    gen_opts = dict(tiny) if q else {}
-    if args.km_generations or q:
-        gen_opts["generations"] = args.km_generations or 2
-    t_km = time.perf_counter()
-    splits, _ = ki.km_integration_study(
-        kv,
-        known,
-        n_splits=args.splits or (1 if q else 10),
-        generator_options=gen_opts,
-        n_generate=100 if q else 1000,
-        seed=args.seed,
-        n_jobs=args.n_jobs,
-        oracle=200 if q else 1500,
-    )
-    _log(f"Km integration splits ({time.perf_counter() - t_km:.0f} s):")
-    _log(splits.drop(columns=["integrated", "held_out"]).round(4).to_string())
-    mean = splits.drop(columns=["integrated", "held_out"]).mean()
-    for key, col in (
-        ("overlap_with", "os_with"),
-        ("overlap_without", "os_without"),
-        ("incidence_with", "incidence_with"),
-        ("incidence_without", "incidence_without"),
-        ("overlap90_with", "os90_with"),
-        ("overlap90_without", "os90_without"),
-        ("km_error_with", "error_with"),
-        ("km_error_without", "error_without"),
-        ("oracle_overlap_with", "oracle_os_with"),
-        ("oracle_overlap_without", "oracle_os_without"),
-    ):
-        v = float(mean[col])
-        out[key] = round(v, 4) if v == v else None  # NaN: no valid set
+    _km_part(args, out, t0)
     _log(f"total {time.perf_counter() - t0:.0f} s")
     print(json.dumps(out))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from kinflux.cli import app
@@ -125,3 +127,5 @@ def test_integrate_km_command(tmp_path):
     assert r.exit_code == 0, r.output
     assert (out / "splits.csv").exists() and (out / "figures/overlap.png").exists()
     assert "held-out OS" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"os_with", "os90_with", "incidence_without", "saturation_low"} <= set(summary)

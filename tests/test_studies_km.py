@@ -131,3 +131,51 @@ def test_measured_set_is_valid_at_the_reference_state(problem):
     assert lam < problem.partition
     with pytest.raises(KinfluxError, match="lacks"):
         ki.measured_set_lambda_max(problem, {"km_substrate_FUM": 0.5})
+
+
+def test_saturation_range_by_hand(problem):
+    from kinflux.kinetic.known_km import saturation_range
+
+    i, j = 0, 5
+    a, b = problem.km_names[i], problem.km_names[j]
+    ls = problem.log_km_steady
+    known = {a: math.exp(float(ls[i]) + 0.7), b: math.exp(float(ls[j]) - 1.2)}
+    lo, hi = saturation_range(problem, known, margin=0.5)
+    assert lo == pytest.approx(-1.7) and hi == pytest.approx(1.2)
+    with pytest.raises(KinfluxError, match="unknown"):
+        saturation_range(problem, {"km_nope": 1.0})
+    with pytest.raises(KinfluxError, match="margin"):
+        saturation_range(problem, known, margin=-1.0)
+
+
+def test_saturation_view_maps_free_km_affinely(problem):
+    col = problem.km_names.index("km_substrate_FUM")
+    view = ki.FixedKmProblem(problem, {"km_substrate_FUM": (1e-4, 1e-2)}, saturation=(-2.0, 3.0))
+    low, high = problem.log_km_low, problem.log_km_high
+    lk = torch.stack([torch.full((problem.n_km,), v) for v in (low, high, 0.5 * (low + high))])
+    eff = view.fixed_log_km(lk.double())
+    ls = problem.log_km_steady.double().clamp(low, high)
+    free = [k for k in range(problem.n_km) if k != col]
+    # box bottom -> ln S - 2, box top -> ln S + 3, middle -> ln S + 0.5 (inside the box)
+    inside = [k for k in free if low <= float(ls[k]) - 2 and float(ls[k]) + 3 <= high]
+    assert len(inside) > 100
+    for row, r in ((0, -2.0), (1, 3.0), (2, 0.5)):
+        assert torch.allclose(eff[row, inside], ls[inside] + r)
+    assert bool((eff >= low - 1e-12).all() and (eff <= high + 1e-12).all())
+    # the fixed column's draw does not depend on the saturation mapping
+    plain = ki.FixedKmProblem(problem, {"km_substrate_FUM": (1e-4, 1e-2)})
+    assert torch.equal(plain.fixed_log_km(lk.double())[:, col], eff[:, col])
+    with pytest.raises(KinfluxError, match="saturation"):
+        ki.FixedKmProblem(problem, {}, saturation=(1.0, 1.0))
+
+
+def test_study_integration_modes(problem):
+    known = {"km_substrate_FUM": 0.5, "km_product_FUM": 0.17, "km_substrate1_CS": 5e-7}
+    opts = {"generations": 1, "population": 2, "n_models": 4, "hidden": (8,), "latent_dim": 4}
+    kw = {"n_splits": 1, "generator_options": opts, "n_generate": 20}
+    sat, _ = ki.km_integration_study(problem, known, **kw)
+    fix, _ = ki.km_integration_study(problem, known, integration="fix", **kw)
+    assert math.isfinite(sat.saturation_low[0]) and math.isnan(fix.saturation_low[0])
+    assert sat.os_without[0] == fix.os_without[0]  # the arm without is the same
+    with pytest.raises(KinfluxError, match="integration"):
+        ki.km_integration_study(problem, known, integration="bogus", **kw)

@@ -8,6 +8,14 @@ fixed columns by such draws, so any generator trains with known Km without a cha
 its code. A draw depends only on the row's values and the view's seed (a hash), so the
 same ln Km rows give the same parameters in every process and on every backend.
 
+kinflux adds a second use of measured Km (``saturation``): the Km that are *not* fixed
+are drawn in a saturation range learnt from the known ones. With ``S`` the steady-state
+concentration of a Km's species, ``r = ln(Km / S)`` says how saturated the enzyme is;
+:func:`saturation_range` takes the range of ``r`` over the known Km (widened by a
+margin) and the view maps the generator's output for every free Km from the problem's
+box ``[log_km_low, log_km_high]`` affinely onto ``[ln S + r_low, ln S + r_high]``
+(intersected with the box). Measured values then inform every Km, not only their own.
+
 Ranges are in mol/L. From the command line: ``--fix-km NAME:LOW:HIGH`` (mM) with
 :func:`parse_fixed_km`, or a CSV of known values (columns ``km_name``, ``value_mM``) with
 :func:`read_known_km_csv` and :func:`fixed_ranges`.
@@ -33,7 +41,13 @@ import torch
 
 from kinflux import KinfluxError
 
-__all__ = ["FixedKmProblem", "parse_fixed_km", "read_known_km_csv", "fixed_ranges"]
+__all__ = [
+    "FixedKmProblem",
+    "parse_fixed_km",
+    "read_known_km_csv",
+    "fixed_ranges",
+    "saturation_range",
+]
 
 
 class FixedKmProblem:
@@ -43,12 +57,20 @@ class FixedKmProblem:
         problem: the base :class:`~kinflux.kinetic.problem.KineticProblem`.
         fixed: Km name -> ``(low, high)`` in mol/L.
         seed: mixes into every row's draw.
+        saturation: ``(r_low, r_high)``, range of ``ln(Km / S)`` for the free Km
+            (:func:`saturation_range`); None keeps the problem's box.
 
     Every other attribute (``n_km``, ``km_names``, ``log_km_low``, ``partition``,
     ``model``, ``lambda_max``, ...) is the base problem's.
     """
 
-    def __init__(self, problem: Any, fixed: dict[str, tuple[float, float]], seed: int = 0) -> None:
+    def __init__(
+        self,
+        problem: Any,
+        fixed: dict[str, tuple[float, float]],
+        seed: int = 0,
+        saturation: tuple[float, float] | None = None,
+    ) -> None:
         idx = {n: i for i, n in enumerate(problem.km_names)}
         bad = [n for n in fixed if n not in idx]
         if bad:
@@ -65,6 +87,19 @@ class FixedKmProblem:
         self.columns = torch.tensor([idx[n] for n in self.fixed], dtype=torch.long)
         self._lo = torch.tensor([math.log(v[0]) for v in self.fixed.values()], dtype=torch.float64)
         self._hi = torch.tensor([math.log(v[1]) for v in self.fixed.values()], dtype=torch.float64)
+        self.saturation = None if saturation is None else tuple(float(v) for v in saturation)
+        self._free_lo = self._free_hi = None
+        if self.saturation is not None:
+            r_lo, r_hi = self.saturation
+            if not (math.isfinite(r_lo) and math.isfinite(r_hi) and r_lo < r_hi):
+                raise KinfluxError(
+                    f"saturation range must be finite with low < high (ln(Km/S)), got "
+                    f"{saturation!r}"
+                )
+            ls = problem.log_km_steady.to(torch.float64)
+            lo = (ls + r_lo).clamp(problem.log_km_low, problem.log_km_high)
+            hi = (ls + r_hi).clamp(problem.log_km_low, problem.log_km_high)
+            self._free_lo, self._free_hi = lo, torch.maximum(hi, lo)
 
     def __getattr__(self, name: str) -> Any:
         if name == "base":
@@ -80,12 +115,22 @@ class FixedKmProblem:
         return torch.from_numpy(out)
 
     def fixed_log_km(self, log_km: torch.Tensor) -> torch.Tensor:
-        """``log_km`` ``(batch, n_km)`` ln(mol/L) with the fixed columns redrawn."""
-        lk = torch.as_tensor(log_km).reshape(-1, self.base.n_km).to(torch.float64).clone()
-        if not len(self.fixed) or lk.shape[0] == 0:
+        """Effective ln Km ``(batch, n_km)`` (mol/L) of generator outputs ``log_km``: free
+        columns mapped into the saturation range (when given), fixed columns redrawn.
+
+        The fixed columns' draws hash the rows as given, so they do not depend on the
+        saturation mapping."""
+        given = torch.as_tensor(log_km).reshape(-1, self.base.n_km).to(torch.float64)
+        lk = given.clone()
+        if lk.shape[0] == 0:
             return lk
-        u = self._uniforms(np.ascontiguousarray(lk.cpu().numpy()))
-        lk[:, self.columns] = (self._lo + (self._hi - self._lo) * u).to(lk.device)
+        if self._free_lo is not None:
+            low, high = self.base.log_km_low, self.base.log_km_high
+            u = ((given - low) / (high - low)).clamp(0.0, 1.0)
+            lk = self._free_lo.to(lk.device) + (self._free_hi - self._free_lo).to(lk.device) * u
+        if len(self.fixed):
+            u = self._uniforms(np.ascontiguousarray(given.cpu().numpy()))
+            lk[:, self.columns] = (self._lo + (self._hi - self._lo) * u).to(lk.device)
         return lk
 
     def parameters(self, log_km: torch.Tensor) -> torch.Tensor:
@@ -102,7 +147,8 @@ class FixedKmProblem:
         return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float64)
 
     def __repr__(self) -> str:
-        return f"FixedKmProblem({self.base!r}, {len(self.fixed)} fixed Km)"
+        sat = "" if self.saturation is None else f", saturation {self.saturation}"
+        return f"FixedKmProblem({self.base!r}, {len(self.fixed)} fixed Km{sat})"
 
 
 def parse_fixed_km(specs: list[str], unit: str = "mM") -> dict[str, tuple[float, float]]:
@@ -148,3 +194,40 @@ def fixed_ranges(known: dict[str, float], spread: float = 0.2) -> dict[str, tupl
     if not 0 <= spread < 1:
         raise KinfluxError(f"spread must be in [0, 1), got {spread}")
     return {n: (k * (1.0 - spread), k * (1.0 + spread)) for n, k in known.items()}
+
+
+def saturation_range(
+    problem: Any, known: dict[str, float], margin: float = 1.0
+) -> tuple[float, float]:
+    """Range of ``ln(Km / S)`` over the known Km, widened by ``margin`` on each side.
+
+    Args:
+        problem: the :class:`~kinflux.kinetic.problem.KineticProblem` (its
+            ``log_km_steady`` gives ``ln S``, mol/L, per Km).
+        known: ``{name: Km}`` in mol/L.
+        margin: ln units added below and above (default 1, a factor e).
+
+    Returns:
+        ``(r_low, r_high)``, ln units.
+
+    Example:
+        >>> class P:
+        ...     km_names = ["a", "b"]
+        ...     log_km_steady = torch.log(torch.tensor([1e-3, 1e-4]))
+        >>> lo, hi = saturation_range(P(), {"a": 1e-3, "b": 1e-3}, margin=0.5)
+        >>> round(lo, 3), round(hi, 3)
+        (-0.5, 2.803)
+    """
+    idx = {n: i for i, n in enumerate(problem.km_names)}
+    bad = [n for n in known if n not in idx]
+    if bad or not known:
+        raise KinfluxError(
+            f"saturation range needs known Km of the model; unknown: {bad[:5]}"
+            if bad
+            else "saturation range needs at least one known Km"
+        )
+    if not (math.isfinite(margin) and margin >= 0):
+        raise KinfluxError(f"margin must be a finite number >= 0 (ln units), got {margin!r}")
+    ls = problem.log_km_steady
+    r = [math.log(float(k)) - float(ls[idx[n]]) for n, k in known.items()]
+    return (min(r) - margin, max(r) + margin)

@@ -15,6 +15,17 @@ Km is ``[q_low, q_high]`` quantiles of its ln value over the valid generated set
 scores 1 inside and 0 outside the measured one. The measured range is 0.41 ln units
 wide, so a generated range of width ``w`` that contains it scores ``0.41 / w``.
 
+Two ways to integrate (``integration``): ``"fix"`` is the published one (the integrated
+Km fixed, nothing else changes). On kin_varma it leaves the held-out Km where they were:
+validity barely couples Km there (largest correlation of two ln Km among valid ORACLE
+sets 0.066), so fixing some says nothing about the others (docs/studies.md).
+``"saturation"`` (kinflux's default) also uses what the measured values share: how
+saturated the enzymes are, ``ln(Km / S)`` with ``S`` the steady-state concentration. The
+free Km are drawn in the range of that quantity over the integrated Km (plus a margin of
+1 ln unit each side) instead of the whole ``[log_km_low, log_km_high]`` box; held-out Km
+whose saturation resembles the integrated ones then get narrower ranges around their
+measured values.
+
 - :class:`FixedKmProblem` is a view of a :class:`~kinflux.kinetic.problem.KineticProblem`
   whose ``parameters(log_km)`` replaces the fixed columns by log-uniform draws in their
   ranges, so any generator trains with known Km without a change to its code. A draw
@@ -59,6 +70,7 @@ from kinflux.kinetic.known_km import (  # noqa: F401  (part of this study's API)
     fixed_ranges,
     parse_fixed_km,
     read_known_km_csv,
+    saturation_range,
 )
 
 __all__ = [
@@ -71,9 +83,15 @@ __all__ = [
     "measured_set_lambda_max",
     "pathway_km",
     "km_integration_study",
+    "INTEGRATIONS",
     "TCA_REACTIONS",
     "STUDY_GENERATOR",
 ]
+
+#: how measured Km enter training: ``"fix"`` (published: each integrated Km fixed to its
+#: value +-spread) or ``"saturation"`` (kinflux: fixed as well, and every other Km drawn in
+#: the saturation range ln(Km/S) of the integrated ones, :func:`saturation_range`)
+INTEGRATIONS = ("fix", "saturation")
 
 #: the TCA cycle of the varma models (RENAISSANCE's integration study used the TCA Km)
 TCA_REACTIONS = ("CS", "ACONTa", "ACONTb", "ICDHyr", "AKGDH", "SUCOAS", "SUCDi", "FUM", "MDH")
@@ -156,7 +174,11 @@ def _train_task(task: dict[str, Any]) -> dict[str, Any]:
     from kinflux.kinetic.renaissance import RenaissanceGenerator
 
     problem = worker_state()["problem"]
-    view = FixedKmProblem(problem, task["fixed"], task["view_seed"]) if task["fixed"] else problem
+    view = (
+        FixedKmProblem(problem, task["fixed"], task["view_seed"], task.get("saturation"))
+        if task["fixed"]
+        else problem
+    )
     t0 = time.perf_counter()
     est = RenaissanceGenerator(**task["options"]).fit(view)
     lk, inc = _evaluate(view, est, task["n_generate"], task["seed"])
@@ -208,6 +230,8 @@ def km_integration_study(
     n_splits: int = 10,
     n_integrated: int | None = None,
     spread: float = 0.2,
+    integration: str = "saturation",
+    saturation_margin: float = 1.0,
     generator_options: dict[str, Any] | None = None,
     n_generate: int = 1000,
     quantiles: tuple[float, float] = (0.0, 1.0),
@@ -234,6 +258,12 @@ def km_integration_study(
         n_splits: random splits.
         n_integrated: Km integrated per split (default half, rounded up).
         spread: measured range and fixed range ``k (1 +- spread)``.
+        integration: ``"saturation"`` (default, kinflux): the integrated Km are fixed
+            and every other Km is drawn in their saturation range ``ln(Km/S)`` widened by
+            ``saturation_margin`` (:func:`saturation_range`); ``"fix"`` (published):
+            the integrated Km are fixed, the others keep the problem's Km box. The arm
+            without integration always uses the problem's box.
+        saturation_margin: ln units added on each side of the saturation range.
         generator_options: :class:`~kinflux.kinetic.renaissance.RenaissanceGenerator`
             arguments (default :data:`STUDY_GENERATOR`).
         n_generate: sets generated per trained generator for OS and incidence.
@@ -264,6 +294,8 @@ def km_integration_study(
     k_int = (len(names) + 1) // 2 if n_integrated is None else int(n_integrated)
     if not 0 < k_int < len(names):
         raise KinfluxError(f"n_integrated must be in [1, {len(names) - 1}], got {k_int}")
+    if integration not in INTEGRATIONS:
+        raise KinfluxError(f"integration must be one of {INTEGRATIONS}, got {integration!r}")
     opts = {**STUDY_GENERATOR, **(generator_options or {}), "random_state": seed}
     if n_jobs != 1 or backend != "local":
         opts["n_jobs"], opts["backend"] = 1, "local"  # parallel over trainings instead
@@ -277,6 +309,11 @@ def km_integration_study(
             **base_task,
             "fixed": fixed_ranges({n: known[n] for n in integ}, spread),
             "view_seed": seed + s,
+            "saturation": (
+                saturation_range(problem, {n: known[n] for n in integ}, saturation_margin)
+                if integration == "saturation"
+                else None
+            ),
         }
         for s, (integ, _) in enumerate(parts)
     ]
@@ -326,6 +363,12 @@ def km_integration_study(
                 "incidence_with": r["incidence"],
                 "incidence_without": plain["incidence"],
                 "seconds_with": r["seconds"],
+                "saturation_low": tasks[s + 1]["saturation"][0]
+                if tasks[s + 1]["saturation"]
+                else math.nan,
+                "saturation_high": tasks[s + 1]["saturation"][1]
+                if tasks[s + 1]["saturation"]
+                else math.nan,
                 "seconds_without": plain["seconds"],
                 **(
                     _oracle_columns(

@@ -201,12 +201,10 @@ def km_integration_run(
         for c in ("generated_with", "generated_without"):
             per[c] = per[c].map(lambda r: "" if r is None else f"{r[0]:.4g}:{r[1]:.4g}")
         run.write_table(per, "held_out_km.csv")
+        numeric = splits.drop(columns=["integrated", "held_out"]).mean()
         write_json(
             run.file("summary.json"),
-            {
-                k: float(np.mean(splits[k]))
-                for k in ("os_with", "os_without", "incidence_with", "incidence_without")
-            },
+            {k: (float(v) if v == v else None) for k, v in numeric.items() if k != "split"},
         )
         km_overlap_figure(splits, run.file("figures/overlap.png"), title="measured Km")
     return splits, per_km
