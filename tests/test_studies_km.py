@@ -110,7 +110,7 @@ def test_held_out_scores_by_hand():
     # one Km column, 101 valid sets with ln Km = -10 .. 0 in steps of 0.1
     lk = torch.linspace(-10.0, 0.0, 101, dtype=torch.float64)[:, None]
     k = math.exp(-5.0)
-    out = ki._held_out_scores(lk, ["a"], ["a"], {"a": k}, 0.2, (0.0, 1.0))
+    out = ki.held_out_scores(lk, ["a"], ["a"], {"a": k}, 0.2, (0.0, 1.0))
     width = math.log(1.2) - math.log(0.8)
     assert out["os"][0] == pytest.approx(width / 10.0)
     assert out["range90"][0] == pytest.approx((-9.5, -0.5))

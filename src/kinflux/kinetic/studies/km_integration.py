@@ -72,6 +72,11 @@ from kinflux.kinetic.known_km import (  # noqa: F401  (part of this study's API)
     read_known_km_csv,
     saturation_range,
 )
+from kinflux.kinetic.studies.overlap import (  # noqa: F401  (part of this study's API)
+    held_out_scores,
+    measured_range,
+    overlap_score,
+)
 
 __all__ = [
     "FixedKmProblem",
@@ -106,16 +111,6 @@ STUDY_GENERATOR: dict[str, Any] = {
     "n_models": 100,
     "update": "improved",
 }
-
-
-def overlap_score(generated: tuple[float, float], measured: tuple[float, float]) -> float:
-    """``|[a, b] & [c, d]| / |[a, b]|`` for a generated ``(a, b)`` and measured ``(c, d)``
-    range (any scale; kinflux passes ln Km)."""
-    a, b = sorted(float(v) for v in generated)
-    c, d = sorted(float(v) for v in measured)
-    if b - a <= 0.0:
-        return 1.0 if c <= a <= d else 0.0
-    return max(0.0, min(b, d) - max(a, c)) / (b - a)
 
 
 def known_km_from_model(
@@ -188,40 +183,6 @@ def _train_task(task: dict[str, Any]) -> dict[str, Any]:
         "curve": est.history_["incidence"].tolist(),
         "seconds": time.perf_counter() - t0,
     }
-
-
-def _held_out_scores(
-    lk: torch.Tensor,
-    held: list[str],
-    names: list[str],
-    known: dict[str, float],
-    spread: float,
-    quantiles: tuple[float, float],
-) -> dict[str, list]:
-    """Per held-out Km: OS of the ``quantiles`` range and of the 5-95 % range, the
-    ranges (ln mol/L) and |median generated ln Km - ln measured|."""
-    out: dict[str, list] = {"os": [], "os90": [], "range": [], "range90": [], "error": []}
-    for n in held:
-        meas = _measured(known[n], spread)
-        if len(lk) == 0:
-            for k, v in (("os", 0.0), ("os90", 0.0), ("range", None), ("range90", None)):
-                out[k].append(v)
-            out["error"].append(math.nan)
-            continue
-        col = lk[:, names.index(n)].to(torch.float64)
-        q = col.quantile(torch.tensor([*quantiles, 0.05, 0.95], dtype=torch.float64)).tolist()
-        out["range"].append((q[0], q[1]))
-        out["range90"].append((q[2], q[3]))
-        out["os"].append(overlap_score((q[0], q[1]), meas))
-        out["os90"].append(overlap_score((q[2], q[3]), meas))
-        out["error"].append(abs(float(col.median()) - math.log(known[n])))
-    return out
-
-
-def _measured(k: float, spread: float) -> tuple[float, float]:
-    """Measured range on the ln scale: :func:`fixed_ranges` of ``k``, logged."""
-    low, high = fixed_ranges({"km": k}, spread)["km"]
-    return (math.log(low), math.log(high))
 
 
 def km_integration_study(
@@ -331,10 +292,10 @@ def km_integration_study(
     lk_oracle = _oracle_valid(problem, int(oracle), seed, None, n_jobs) if oracle else None
     splits, per_km = [], []
     for s, ((integ, held), r) in enumerate(zip(parts, res[1:], strict=True)):
-        w = _held_out_scores(r["log_km"], held, all_names, known, spread, q)
-        wo = _held_out_scores(plain["log_km"], held, all_names, known, spread, q)
+        w = held_out_scores(r["log_km"], held, all_names, known, spread, q)
+        wo = held_out_scores(plain["log_km"], held, all_names, known, spread, q)
         for i, n in enumerate(held):
-            meas = _measured(known[n], spread)
+            meas = measured_range(known[n], spread)
             per_km.append(
                 {
                     "split": s,
@@ -420,7 +381,7 @@ def _oracle_columns(
     lk_with = _oracle_valid(problem, n, seed + split, fixed, n_jobs)
     out = {}
     for arm, lk in (("with", lk_with), ("without", lk_without)):
-        sc = _held_out_scores(lk, held, problem.km_names, known, spread, q)
+        sc = held_out_scores(lk, held, problem.km_names, known, spread, q)
         out[f"oracle_os_{arm}"] = float(np.mean(sc["os"]))
         out[f"oracle_os90_{arm}"] = float(np.mean(sc["os90"]))
         out[f"oracle_error_{arm}"] = float(np.median(sc["error"]))
