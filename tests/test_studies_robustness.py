@@ -9,7 +9,7 @@ from kinflux import KinfluxError
 from kinflux.kinetic.studies.robustness import RobustnessResult, robustness_study
 
 
-def _result(dev, status=None):
+def _result(dev, status=None, drift=None):
     t = np.array([0.0, 0.1, 0.4, 0.5, 1.0])
     return RobustnessResult(
         t=t,
@@ -18,6 +18,7 @@ def _result(dev, status=None):
         seconds=np.zeros(len(dev)),
         wall_seconds=1.0,
         tolerance=0.01,
+        final_drift=None if drift is None else np.asarray(drift, float),
     )
 
 
@@ -41,6 +42,24 @@ def test_failed_models_never_return():
     assert r.timed_out == 1
 
 
+def test_outcomes_by_hand():
+    dev = [
+        [0.5, 0.2, 0.005, 0.001, 0.0],  # back by 24 min
+        [0.5, 0.2, 0.1, 0.001, 0.0],  # back at 30 min: late
+        [0.5, 0.2, 0.1, 0.1, 0.1],  # stuck 10 % away, at rest: another steady state
+        [0.5, 0.2, 0.1, 1.0, 9.0],  # still moving away at t_end
+        [0.0] * 5,  # timed out
+    ]
+    status = ["ok"] * 4 + ["timeout"]
+    drift = [1e-6, 1e-6, 1e-5, 0.1, np.nan]
+    r = _result(dev, status, drift)
+    assert r.outcomes(24.0).tolist() == ["returned", "late", "other_state", "moving", "timeout"]
+    # judged at 34 min the late model counts as returned
+    assert r.outcomes(34.0).tolist()[1] == "returned"
+    # no drift recorded: the two that never returned cannot be told apart
+    assert _result(dev, status).outcomes().tolist()[2:4] == ["not_returned"] * 2
+
+
 @pytest.fixture(scope="module")
 def run():
     from kinflux.kinetic.problem import KineticProblem
@@ -62,6 +81,9 @@ def test_small_study(run):
     assert (res.deviations["all_cytosolic"][:, -1] < 0.05).all()
     assert 0.4 in res.t and np.isclose(res.t, 34 / 60).any()
     assert res.models_per_second > 0
+    # at rest near the steady state by 3 h: tiny relative drift, h^-1
+    assert (res.final_drift >= 0).all() and (res.final_drift < 1e-2).all()
+    assert res.outcomes(60.0 * 3).tolist() == ["returned", "returned"]
 
 
 def test_bad_tolerance():
@@ -92,3 +114,24 @@ def test_time_unit_of_the_model_is_respected():
     assert np.array_equal(a.t, b.t)
     for g in a.deviations:
         assert np.allclose(a.deviations[g], b.deviations[g], rtol=1e-3, atol=1e-6), g
+    # the final drift is reported per hour whatever the model's time unit
+    assert np.allclose(a.final_drift, b.final_drift, rtol=1e-3, atol=1e-9)
+    assert a.final_drift[0] > 0
+
+
+def test_run_folder_records_outcomes(tmp_path):
+    import pandas as pd
+
+    from kinflux.io import read_json
+    from kinflux.kinetic.problem import KineticProblem
+    from kinflux.kinetic.studies.reports import robustness_run
+    from kinflux.kinetic.studies.sources import OracleSource
+
+    src = OracleSource(KineticProblem.bundled("varma_strain_1"), batch=20)
+    opts = {"fraction": 0.1, "t_end": 0.5, "n_times": 8, "time_limit": 20.0}
+    res = robustness_run(tmp_path / "rob", src, n_models=1, **opts)
+    status = pd.read_csv(tmp_path / "rob" / "status.csv")
+    assert status["outcome_24min"].tolist() == res.outcomes().tolist()
+    assert np.allclose(status["final_drift_per_h"], res.final_drift)
+    summary = read_json(tmp_path / "rob" / "summary.json")
+    assert sum(summary["outcomes_24min"].values()) == 1

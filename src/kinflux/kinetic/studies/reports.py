@@ -5,7 +5,8 @@ Each function runs its study inside a :class:`kinflux.runs.RunFolder` (``config.
 study's result:
 
 - :func:`robustness_run`: ``shares.csv`` (group x check time, %), ``settling_times.csv``,
-  ``status.csv``, ``summary.json``, ``deviations.npz``, ``figures/deviations.png``.
+  ``status.csv`` (with each model's outcome, :meth:`~.robustness.RobustnessResult.outcomes`),
+  ``summary.json``, ``deviations.npz``, ``figures/deviations.png``.
 - :func:`bioreactor_run`: ``summary.csv`` (final g/L), ``status.csv``, ``curves.npz``,
   ``figures/bioreactor.png``.
 - :func:`km_integration_run`: ``splits.csv``, ``held_out_km.csv``, ``summary.json``,
@@ -117,8 +118,16 @@ def robustness_run(
         shares = res.shares()
         run.write_table(shares.reset_index(), "shares.csv")
         run.write_table(res.settling_times().reset_index(), "settling_times.csv")
+        outcome = res.outcomes()  # judged on every group at 24 min
         run.write_table(
-            pd.DataFrame({"status": res.status, "seconds": res.seconds}).rename_axis("model"),
+            pd.DataFrame(
+                {
+                    "status": res.status,
+                    "seconds": res.seconds,
+                    "outcome_24min": outcome.to_numpy(),
+                    "final_drift_per_h": res.final_drift,
+                }
+            ).rename_axis("model"),
             "status.csv",
             index=True,
         )
@@ -133,6 +142,7 @@ def robustness_run(
             "models": res.n_models,
             "timed_out": res.timed_out,
             "failed": res.failed,
+            "outcomes_24min": {k: int(v) for k, v in outcome.value_counts().items()},
             "models_per_s": res.models_per_second,
             "wall_seconds": res.wall_seconds,
         }

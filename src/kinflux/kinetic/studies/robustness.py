@@ -156,7 +156,19 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
         dev["biomass"] = (v / v_ss - 1.0).abs().numpy()
     for g in dev:
         dev[g][np.isnan(dev[g])] = np.inf
-    return {"dev": dev, "status": res.status, "seconds": res.seconds, "n_rhs": res.n_rhs}
+    # drift over the last output interval (the trajectory, not the right-hand side: on
+    # stiff modes f(x) amplifies the solver's error), model time unit -> h^-1
+    last, prev = xt[:, -1, :], xt[:, -2, :]
+    step = (last - prev).abs() / torch.maximum(last.abs(), x_ss[None, :])
+    dt = float(task["t"][-1] - task["t"][-2])
+    drift = step.max(dim=1).values.numpy() / dt * task["per_hour"]
+    return {
+        "dev": dev,
+        "status": res.status,
+        "seconds": res.seconds,
+        "n_rhs": res.n_rhs,
+        "drift": drift,
+    }
 
 
 @dataclass
@@ -172,6 +184,11 @@ class RobustnessResult:
         wall_seconds: wall time of all integrations, s.
         tolerance: relative deviation counted as returned.
         config: the study's settings.
+        final_drift: per model, the largest relative rate of change over the last
+            output interval ``[t', t_end]``, ``max_i |x_i(t_end) - x_i(t')| /
+            max(x_i(t_end), x_i,ss) / (t_end - t')``, h^-1 (NaN where the integration
+            stopped early; ``None``: not recorded). Near 0 at a steady state, ~``1/t``
+            for a pool that grows without bound.
     """
 
     t: np.ndarray
@@ -181,6 +198,7 @@ class RobustnessResult:
     wall_seconds: float
     tolerance: float
     config: dict[str, Any] = field(default_factory=dict)
+    final_drift: np.ndarray | None = None
 
     @property
     def n_models(self) -> int:
@@ -217,6 +235,45 @@ class RobustnessResult:
             st = np.where(first >= 0, self.t[np.maximum(first, 0)], np.inf)
             out[g] = np.where(ok, st, np.inf)
         return pd.DataFrame(out, index=pd.RangeIndex(self.n_models, name="model"))
+
+    def outcomes(
+        self,
+        minutes: float = 24.0,
+        groups: tuple[str, ...] | None = None,
+        tolerance: float | None = None,
+        drift_tolerance: float = 1e-3,
+    ) -> pd.Series:
+        """What became of each model, judged on ``groups`` (default all) at ``minutes``.
+
+        ``"returned"``: every group within ``tolerance`` from ``minutes`` on;
+        ``"late"``: every group returned, some only after ``minutes``; ``"other_state"``:
+        some group never returned and the model is at rest at ``t_end`` (``final_drift``
+        at most ``drift_tolerance`` h^-1): it settled in another steady state;
+        ``"moving"``: some group never returned and the state still changes at ``t_end``
+        (a pool growing without bound, an oscillation, or a very slow return);
+        ``"not_returned"`` where no drift was recorded; ``"timeout"`` / ``"failed"``:
+        the solver's status.
+
+        Returns:
+            Series of labels indexed by model ``(n_models,)``.
+        """
+        st = self.settling_times(tolerance)
+        st = st[list(groups)] if groups is not None else st
+        worst = st.max(axis=1).to_numpy()
+        drift = self.final_drift
+        out = []
+        for i, s in enumerate(self.status):
+            if s != "ok":
+                out.append(s)
+            elif worst[i] <= minutes / 60.0 + 1e-12:
+                out.append("returned")
+            elif np.isfinite(worst[i]):
+                out.append("late")
+            elif drift is None:
+                out.append("not_returned")
+            else:
+                out.append("other_state" if drift[i] <= drift_tolerance else "moving")
+        return pd.Series(out, index=pd.RangeIndex(self.n_models, name="model"), name="outcome")
 
     def shares(
         self, minutes: tuple[float, ...] = (24.0, 34.0), tolerance: float | None = None
@@ -310,6 +367,7 @@ def robustness_study(
         "max_active": int(max_active),
         "groups": groups,
         "biomass": biomass,
+        "per_hour": float(problem.scaling.time),  # model time units per hour
     }
     outs, wall = map_batches(
         _task,
@@ -350,4 +408,5 @@ def robustness_study(
         wall_seconds=wall,
         tolerance=tolerance,
         config=config,
+        final_drift=np.concatenate([o["drift"] for o in outs]),
     )
