@@ -30,10 +30,16 @@ def _path_or_bundled(name_or_path: str) -> Path:
 
 
 def build_problem(
-    model: str, steady_state: str, profile: int, partition: float, km_low: float, km_high: float
+    model: str,
+    steady_state: str,
+    profile: int | str,
+    partition: float,
+    km_low: float,
+    km_high: float,
 ):  # noqa: ANN201
     """The KineticProblem for a model (bundled name or YAML) and a profile (TFA csv or a
-    ``sample-steady-states`` .npz, bundled name or path)."""
+    ``sample-steady-states`` .npz, bundled name or path). ``profile="turnover"`` (.npz
+    only) picks the profile whose slowest cytosolic pool turns over fastest."""
     from kinflux.kinetic.model import KineticModel
     from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.steady import SteadyState
@@ -45,10 +51,39 @@ def build_problem(
     if p.suffix == ".npz":
         from kinflux.kinetic.sampling import SteadyStateSamples
 
-        ss = SteadyStateSamples.load(p, m).steady_state(profile)
+        samples = SteadyStateSamples.load(p, m)
+        if profile == "turnover":
+            from kinflux.kinetic.studies.reports import fastest_turnover_profile
+
+            profile = fastest_turnover_profile(m, samples)
+        ss = samples.steady_state(int(profile))
     else:
-        ss = SteadyState.from_tfa_csv(p, m, row=profile)
+        if profile == "turnover":
+            from kinflux import KinfluxError
+
+            raise KinfluxError(
+                f"{p}: --profile turnover chooses among sampled profiles; give a "
+                "sample-steady-states .npz or a row number"
+            )
+        ss = SteadyState.from_tfa_csv(p, m, row=int(profile))
     return KineticProblem(m, ss, km_bounds_molar=(km_low, km_high), partition=partition)
+
+
+def _profile(value: str) -> int | str:
+    """``--profile``: a non-negative row number or ``turnover``."""
+    if value == "turnover":
+        return value
+    try:
+        row = int(value)
+        if row < 0:
+            raise ValueError
+    except ValueError:
+        from kinflux import KinfluxError
+
+        raise KinfluxError(
+            f"--profile {value!r}: give a row number (0, 1, ...) or 'turnover'"
+        ) from None
+    return row
 
 
 class Reward(StrEnum):
@@ -91,7 +126,11 @@ def train_generator(
         "--steady-state",
         help="TFA profile csv or sample-steady-states .npz (bundled name or path).",
     ),
-    profile: int = typer.Option(0, help="Row of the csv / profile of the .npz."),
+    profile: str = typer.Option(
+        "0",
+        help="Row of the csv / profile of the .npz, or 'turnover': of the .npz's profiles, "
+        "the one whose slowest cytosolic pool turns over fastest.",
+    ),
     reward: Reward = typer.Option(Reward.incidence, help="Reward of the evolution strategy."),
     update: Update = typer.Option(
         Update.improved, help="improved (rank shaping; default) or published (evostra rule)."
@@ -140,7 +179,7 @@ def train_generator(
         from kinflux.kinetic.generator_runs import train_generators
         from kinflux.kinetic.renaissance import RenaissanceGenerator
 
-        problem = build_problem(model, steady_state, profile, partition, km_low, km_high)
+        problem = build_problem(model, steady_state, _profile(profile), partition, km_low, km_high)
         fixed = known_ranges(fix_km, known_km, known_spread)
         if fixed:
             from kinflux.kinetic.known_km import FixedKmProblem

@@ -33,8 +33,17 @@ JOBS = typer.Option(1, "--n-jobs", "--jobs", min=-1, help="Worker processes (-1:
 TIME_LIMIT = typer.Option(120.0, parser=positive, help="Wall-time limit per model, s.")
 
 
-def _source(model: str, steady_state: str, profile: int, generator_run: Path | None, seed: int):  # noqa: ANN202
-    """The source of valid models: a generator run, else ORACLE on the given problem."""
+def _source(  # noqa: ANN202
+    model: str,
+    steady_state: str,
+    profile: int,
+    generator_run: Path | None,
+    seed: int,
+    n_profiles: int | None = None,
+):
+    """The source of valid models: a generator run, else ORACLE on the given problem
+    (``n_profiles``: sample that many anthranilate profiles and take the one whose slowest
+    cytosolic pool turns over fastest)."""
     from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.studies.reports import anthranilate_problem
     from kinflux.kinetic.studies.sources import GeneratorSource, OracleSource
@@ -49,6 +58,10 @@ def _source(model: str, steady_state: str, profile: int, generator_run: Path | N
                 f"--steady-state sample works for kin_varma_anthranilate only; give a TFA "
                 f"csv or .npz for '{model}' (e.g. tfa_reference_strain_1)"
             )
+        if n_profiles:
+            return OracleSource(
+                anthranilate_problem(seed=seed, profile="turnover", n_profiles=n_profiles)
+            )
         return OracleSource(
             anthranilate_problem(seed=seed, profile=profile, n_profiles=profile + 1)
         )
@@ -61,6 +74,13 @@ def robustness(
     model: str = MODEL,
     steady_state: str = STEADY,
     profile: int = PROFILE,
+    turnover_of: int | None = typer.Option(
+        None,
+        "--turnover-of",
+        min=1,
+        help="With --steady-state sample: draw this many profiles and use the one whose "
+        "slowest cytosolic pool turns over fastest (the benchmark uses 200).",
+    ),
     generator_run: Path | None = GENERATOR,
     n: int = typer.Option(1000, "--n", "-n", min=1, help="Valid models to perturb."),
     perturbation: float = typer.Option(
@@ -96,7 +116,7 @@ def robustness(
     with run_cli_errors(), show_warnings():
         from kinflux.kinetic.studies.reports import robustness_run
 
-        src = _source(model, steady_state, profile, generator_run, seed)
+        src = _source(model, steady_state, profile, generator_run, seed, turnover_of)
         if float(src.problem.partition) != validity_partition:
             judged = src.problem.with_partition(validity_partition)
             if type(judged) is not type(src.problem):
@@ -116,6 +136,7 @@ def robustness(
                 "model": model,
                 "steady_state": steady_state,
                 "profile": profile,
+                "turnover_of": turnover_of,
                 "validity_partition": validity_partition,
             },
             fraction=perturbation,

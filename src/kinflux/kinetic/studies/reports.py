@@ -30,6 +30,7 @@ __all__ = [
     "anthranilate_problem",
     "turnover_times",
     "slowest_cytosolic_turnover",
+    "fastest_turnover_profile",
     "robustness_run",
     "bioreactor_run",
     "km_integration_run",
@@ -66,6 +67,14 @@ def slowest_cytosolic_turnover(model: Any, steady_state: Any) -> float:
     return float(tau[cyt].max())
 
 
+def fastest_turnover_profile(model: Any, samples: Any) -> int:
+    """Index of the profile of ``samples`` (:class:`~kinflux.kinetic.sampling.
+    SteadyStateSamples`) whose slowest cytosolic pool turns over fastest
+    (:func:`slowest_cytosolic_turnover`)."""
+    slow = [slowest_cytosolic_turnover(model, samples.steady_state(i)) for i in range(len(samples))]
+    return int(np.argmin(slow))
+
+
 def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int = 1) -> Any:
     """KineticProblem of ``kin_varma_anthranilate`` around profile ``profile`` of
     ``n_profiles`` drawn with the published constraints (growth >= 0.26 h^-1,
@@ -84,8 +93,7 @@ def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int 
     m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
     s = sample_steady_states(m, n_profiles, anthranilate_constraints(m), seed=seed)
     if profile == "turnover":
-        slow = [slowest_cytosolic_turnover(m, s.steady_state(i)) for i in range(n_profiles)]
-        profile = int(np.argmin(slow))
+        profile = fastest_turnover_profile(m, s)
     if not isinstance(profile, int) or not 0 <= profile < n_profiles:
         raise KinfluxError(
             f"profile must be an integer in [0, {n_profiles}) or 'turnover', got {profile!r}"
