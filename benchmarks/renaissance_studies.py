@@ -108,7 +108,7 @@ def _robustness(problem, source, n, args):  # noqa: ANN001, ANN202
     return res, sh
 
 
-def _km_part(args, out: dict, t0: float) -> None:  # noqa: ANN001
+def _km_part(args, out: dict) -> None:  # noqa: ANN001
     """Part 3: measured Km on kin_varma (fills ``out``)."""
     from kinflux.datasets import kinetic_model_path
     from kinflux.kinetic.problem import KineticProblem
@@ -212,16 +212,16 @@ def main() -> None:
 
     out: dict = {}
     t0 = time.perf_counter()
+    if args.only_km:
+        _km_part(args, out)
+        _log(f"total {time.perf_counter() - t0:.0f} s (robustness and bioreactor skipped)")
+        print(json.dumps(out))
+        return
     profile = args.profile if args.profile == "turnover" else int(args.profile)
     problem = anthranilate_problem(seed=args.seed, profile=profile, n_profiles=args.n_profiles)
     _log(f"anthranilate problem: {problem!r}")
     slow = slowest_cytosolic_turnover(problem.model, problem.steady_state)
     _log(f"profile {args.profile} of {args.n_profiles}: slowest cytosolic pool {60 * slow:.2f} min")
-
-    if args.only_km:
-        _km_part(args, out, t0)
-        print(json.dumps(out))
-        return
 
     # 1. robustness
     n_rob = args.n_robust or (8 if q else 1000)
@@ -284,7 +284,7 @@ def main() -> None:
     out["bioreactor_models"] = done
     _log(f"bioreactor done at {time.perf_counter() - t0:.0f} s")
 
-    _km_part(args, out, t0)
+    _km_part(args, out)
     _log(f"total {time.perf_counter() - t0:.0f} s")
     print(json.dumps(out))
 

@@ -25,3 +25,20 @@ def cobra_pfba_growth(model, medium: dict[str, float]) -> float:  # noqa: ANN001
             sol.fluxes[r.id] * c
             for r, c in cobra.util.solver.linear_reaction_coefficients(model).items()
         )
+
+
+def small_frozen(cache, **options):  # noqa: ANN001, ANN201
+    """A tiny frozen AMN of the small design, cached in ``cache``: ``(network, design, amn,
+    subnetwork, amn_params)``; ``options`` go to :func:`kinflux.flux.reservoir.frozen_amn`
+    (e.g. ``drawn_fixed``)."""
+    from kinflux.flux.experiments import MediumDesign
+    from kinflux.flux.network import Network
+    from kinflux.flux.reservoir import frozen_amn
+
+    net = Network.load("e_coli_core")
+    design = MediumDesign(tuple(FIXED + VARIABLE), tuple(VARIABLE), 2.2)
+    params = {"epochs": 3, "hidden": (16,), "patience": 0, "n_threads": 1}
+    amn, sub = frozen_amn(
+        cache, net, design, COMPS, {}, per_composition=4, amn_params=params, **options
+    )
+    return net, design, amn, sub, params

@@ -9,7 +9,6 @@ from sklearn.base import clone
 
 from kinflux.flux.baselines import fba_growth_with_bounds
 from kinflux.flux.experiments import MediumDesign
-from kinflux.flux.network import Network
 from kinflux.flux.problem import FluxProblem
 from kinflux.flux.reservoir import (
     FrozenError,
@@ -19,16 +18,13 @@ from kinflux.flux.reservoir import (
     frozen_amn,
     reservoir_training_media,
 )
-from reservoir_case import COMPS, FIXED, VARIABLE, cobra_pfba_growth
+from reservoir_case import COMPS, FIXED, VARIABLE, cobra_pfba_growth, small_frozen
 
 
 @pytest.fixture(scope="module")
 def frozen(tmp_path_factory):
-    net = Network.load("e_coli_core")
-    design = MediumDesign(tuple(FIXED + VARIABLE), tuple(VARIABLE), 2.2)
     cache = tmp_path_factory.mktemp("frozen")
-    params = {"epochs": 3, "hidden": (16,), "patience": 0, "n_threads": 1}
-    amn, sub = frozen_amn(cache, net, design, COMPS, {}, per_composition=4, amn_params=params)
+    net, design, amn, sub, params = small_frozen(cache)
     return net, design, amn, sub, cache, params
 
 

@@ -21,20 +21,15 @@ from kinflux.flux.reservoir import (
     reservoir_training_media,
 )
 from kinflux.flux.uptake_head import UptakeHead
-from reservoir_case import COMPS, FIXED, VARIABLE, cobra_pfba_growth
+from reservoir_case import COMPS, FIXED, VARIABLE, cobra_pfba_growth, small_frozen
 
 DRAWN = ["EX_o2_e_i"]
 
 
 @pytest.fixture(scope="module")
 def frozen(tmp_path_factory):
-    net = Network.load("e_coli_core")
-    design = MediumDesign(tuple(FIXED + VARIABLE), tuple(VARIABLE), 2.2)
     cache = tmp_path_factory.mktemp("frozen_drawn")
-    params = {"epochs": 3, "hidden": (16,), "patience": 0, "n_threads": 1}
-    amn, sub = frozen_amn(
-        cache, net, design, COMPS, {}, per_composition=4, amn_params=params, drawn_fixed=DRAWN
-    )
+    net, design, amn, _, _ = small_frozen(cache, drawn_fixed=DRAWN)
     return net, design, amn, cache
 
 

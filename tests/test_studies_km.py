@@ -179,3 +179,15 @@ def test_study_integration_modes(problem):
     assert sat.os_without[0] == fix.os_without[0]  # the arm without is the same
     with pytest.raises(KinfluxError, match="integration"):
         ki.km_integration_study(problem, known, integration="bogus", **kw)
+
+
+def test_fixed_view_keeps_itself_under_another_partition(problem):
+    view = ki.FixedKmProblem(
+        problem, {"km_substrate_FUM": (1e-4, 2e-4)}, seed=2, saturation=(-1.0, 2.0)
+    )
+    other = view.with_partition(-5.0)
+    assert isinstance(other, ki.FixedKmProblem) and other.partition == -5.0
+    assert other.fixed == view.fixed and other.saturation == view.saturation
+    assert view.partition == problem.partition  # the original view is unchanged
+    lk = torch.randn(5, problem.n_km, dtype=torch.float64) - 9.0
+    assert torch.equal(other.fixed_log_km(lk), view.fixed_log_km(lk))

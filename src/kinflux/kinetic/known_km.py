@@ -146,6 +146,13 @@ class FixedKmProblem:
         ]
         return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float64)
 
+    def with_partition(self, partition: float) -> FixedKmProblem:
+        """The same view (fixed Km, seed, saturation range) over the base problem with
+        another partition (h^-1)."""
+        return FixedKmProblem(
+            self.base.with_partition(partition), self.fixed, self.seed, self.saturation
+        )
+
     def __repr__(self) -> str:
         sat = "" if self.saturation is None else f", saturation {self.saturation}"
         return f"FixedKmProblem({self.base!r}, {len(self.fixed)} fixed Km{sat})"

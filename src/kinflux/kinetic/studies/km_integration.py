@@ -265,19 +265,20 @@ def km_integration_study(
         perm = [names[i] for i in np.random.default_rng(seed + s).permutation(len(names))]
         parts.append((perm[:k_int], perm[k_int:]))
     base_task = {"options": opts, "n_generate": int(n_generate), "seed": seed}
-    tasks = [{**base_task, "fixed": {}, "view_seed": seed}] + [
-        {
-            **base_task,
-            "fixed": fixed_ranges({n: known[n] for n in integ}, spread),
-            "view_seed": seed + s,
-            "saturation": (
-                saturation_range(problem, {n: known[n] for n in integ}, saturation_margin)
-                if integration == "saturation"
-                else None
-            ),
-        }
-        for s, (integ, _) in enumerate(parts)
-    ]
+    tasks = [{**base_task, "fixed": {}, "view_seed": seed}]
+    for s, (integ, _) in enumerate(parts):
+        values = {n: known[n] for n in integ}
+        sat = None
+        if integration == "saturation":
+            sat = saturation_range(problem, values, saturation_margin)
+        tasks.append(
+            {
+                **base_task,
+                "fixed": fixed_ranges(values, spread),
+                "view_seed": seed + s,
+                "saturation": sat,
+            }
+        )
     res = cmap(
         _train_task,
         tasks,
@@ -324,12 +325,13 @@ def km_integration_study(
                 "incidence_with": r["incidence"],
                 "incidence_without": plain["incidence"],
                 "seconds_with": r["seconds"],
-                "saturation_low": tasks[s + 1]["saturation"][0]
-                if tasks[s + 1]["saturation"]
-                else math.nan,
-                "saturation_high": tasks[s + 1]["saturation"][1]
-                if tasks[s + 1]["saturation"]
-                else math.nan,
+                **dict(
+                    zip(
+                        ("saturation_low", "saturation_high"),
+                        tasks[s + 1]["saturation"] or (math.nan, math.nan),
+                        strict=True,
+                    )
+                ),
                 "seconds_without": plain["seconds"],
                 **(
                     _oracle_columns(

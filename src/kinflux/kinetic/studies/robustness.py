@@ -161,7 +161,7 @@ def _task(task: dict[str, Any]) -> dict[str, Any]:
     last, prev = xt[:, -1, :], xt[:, -2, :]
     step = (last - prev).abs() / torch.maximum(last.abs(), x_ss[None, :])
     dt = float(task["t"][-1] - task["t"][-2])
-    drift = step.max(dim=1).values.numpy() / dt * task["per_hour"]
+    drift = step.max(dim=1).values.numpy() / dt * float(pr.scaling.time)
     return {
         "dev": dev,
         "status": res.status,
@@ -367,7 +367,6 @@ def robustness_study(
         "max_active": int(max_active),
         "groups": groups,
         "biomass": biomass,
-        "per_hour": float(problem.scaling.time),  # model time units per hour
     }
     outs, wall = map_batches(
         _task,
