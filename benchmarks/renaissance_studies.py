@@ -188,6 +188,11 @@ def main() -> None:
     )
     ap.add_argument("--n-profiles", type=int, default=200, help="profiles sampled (seed --seed)")
     ap.add_argument(
+        "--physiological",
+        action="store_true",
+        help="sample profiles with protons at pH 7 and E. coli cofactor pools",
+    )
+    ap.add_argument(
         "--only-robustness", action="store_true", help="skip the bioreactor and Km parts"
     )
     ap.add_argument("--only-km", action="store_true", help="run the measured-Km part only")
@@ -218,7 +223,12 @@ def main() -> None:
         print(json.dumps(out))
         return
     profile = args.profile if args.profile == "turnover" else int(args.profile)
-    problem = anthranilate_problem(seed=args.seed, profile=profile, n_profiles=args.n_profiles)
+    problem = anthranilate_problem(
+        seed=args.seed,
+        profile=profile,
+        n_profiles=args.n_profiles,
+        physiological=args.physiological,
+    )
     _log(f"anthranilate problem: {problem!r}")
     slow = slowest_cytosolic_turnover(problem.model, problem.steady_state)
     _log(f"profile {args.profile} of {args.n_profiles}: slowest cytosolic pool {60 * slow:.2f} min")

@@ -14,7 +14,9 @@ from kinflux.kinetic.model import KineticModel
 from kinflux.kinetic.units import STRAIN_1_SCALING, Scaling
 
 __all__ = [
+    "COFACTORS",
     "DEFAULT_CONCENTRATION_MM",
+    "PROTON_PH7_MM",
     "InfeasibleConstraintsError",
     "SteadyStateConstraints",
     "anthranilate_constraints",
@@ -22,6 +24,11 @@ __all__ = [
 
 #: default concentration range, mM (1 uM - 10 mM)
 DEFAULT_CONCENTRATION_MM = (1e-3, 10.0)
+#: proton concentration at pH 7, mM (the anthranilate reactor's h_e, 1e-7 M)
+PROTON_PH7_MM = 1e-4
+#: cofactor pools that ``anthranilate_constraints(physiological=True)`` keeps near the
+#: E. coli TFA reference of varma_strain_1
+COFACTORS = ("atp_c", "adp_c", "amp_c", "nad_c", "nadh_c", "nadp_c", "nadph_c")
 
 
 class InfeasibleConstraintsError(KinfluxError):
@@ -63,6 +70,8 @@ def anthranilate_constraints(
     growth_min: float = 0.26,
     anthranilate_min: float = 0.14,
     glucose_uptake_max: float = 10.0,
+    physiological: bool = False,
+    cofactor_fold: float = 2.0,
 ) -> SteadyStateConstraints:
     """Published setting for ``kin_varma_anthranilate.yaml``.
 
@@ -77,7 +86,15 @@ def anthranilate_constraints(
       mmol/gDW/h, so the sampler picks an uptake consistent with both;
     - with ``model``: every other extracellular transport (``*tex``) of a boundary species
       that is not in the reactor's ``initial_medium`` may only secrete (glucose is the
-      carbon source; O2, NH4, Pi, CO2, H+ and tryptophan stay open both ways).
+      carbon source; O2, NH4, Pi, CO2, H+ and tryptophan stay open both ways);
+    - with ``physiological`` (kinflux, not in the paper's text): protons ``h_c``, ``h_p``,
+      ``h_e`` at pH 7 (0.1 uM, +-0.1 %; the default 1 uM - 10 mM range puts every
+      compartment at pH 3-6) and the pools of :data:`COFACTORS` within ``cofactor_fold``
+      of the E. coli TFA reference of varma_strain_1 (bundled
+      ``tfa_reference_strain_1.csv``; capped at 10 mM). Without them the sampled profiles
+      hold ATP near 1 uM (ATP/ADP ~0.003), because random flux directions run ATP-making
+      steps (HEX1, ATPS4rpp) backwards. A cytosol at pH 7.5 (as in the strain_1
+      reference) leaves no feasible profile with these Keq.
 
     Scaling (mmol/gDW/h -> uM/h) of the same reactor file.
     """
@@ -119,4 +136,36 @@ def anthranilate_constraints(
             "GLCtex": (0.0, glucose_uptake_max),
         }
     )
-    return SteadyStateConstraints(flux_bounds=bounds, scaling=scaling)
+    conc: dict[str, tuple[float, float]] = {}
+    if physiological:
+        if not (math.isfinite(cofactor_fold) and cofactor_fold >= 1):
+            raise KinfluxError(f"cofactor_fold must be a finite number >= 1, got {cofactor_fold!r}")
+        w = 1.001
+        conc = {h: (PROTON_PH7_MM / w, PROTON_PH7_MM * w) for h in ("h_c", "h_p", "h_e")}
+        hi_mm = DEFAULT_CONCENTRATION_MM[1]
+        for sp, mm in _strain_1_pools_mm().items():
+            conc[sp] = (
+                min(mm / cofactor_fold, hi_mm / cofactor_fold),
+                min(mm * cofactor_fold, hi_mm),
+            )
+        if model is not None:
+            conc = {k: v for k, v in conc.items() if k in model.species}
+    return SteadyStateConstraints(flux_bounds=bounds, concentration_bounds=conc, scaling=scaling)
+
+
+def _strain_1_pools_mm() -> dict[str, float]:
+    """:data:`COFACTORS` concentrations (mM) of the bundled strain_1 TFA reference."""
+    import pandas as pd
+
+    from kinflux.datasets import kinetic_model_path
+
+    path = kinetic_model_path("tfa_reference_strain_1")
+    row = pd.read_csv(path, index_col=0).iloc[0]
+    out = {}
+    for sp in COFACTORS:
+        col = f"LC_{sp}"
+        val = float(row[col]) if col in row.index else math.nan
+        if not math.isfinite(val):
+            raise KinfluxError(f"{path}: no finite '{col}' (ln mol/L); reinstall kinflux")
+        out[sp] = math.exp(val) * 1e3
+    return out

@@ -75,7 +75,9 @@ def fastest_turnover_profile(model: Any, samples: Any) -> int:
     return int(np.argmin(slow))
 
 
-def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int = 1) -> Any:
+def anthranilate_problem(
+    seed: int = 0, profile: int | str = 0, n_profiles: int = 1, physiological: bool = False
+) -> Any:
     """KineticProblem of ``kin_varma_anthranilate`` around profile ``profile`` of
     ``n_profiles`` drawn with the published constraints (growth >= 0.26 h^-1,
     anthranilate >= 0.14 mmol/gDW/h) and ``seed``.
@@ -83,6 +85,8 @@ def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int 
     ``profile="turnover"`` picks, among the ``n_profiles``, the one whose slowest
     cytosolic pool turns over fastest (:func:`slowest_cytosolic_turnover`): a profile
     selection, used to study how the steady state limits relaxation speed.
+    ``physiological=True`` samples with protons at pH 7 and cofactor pools near E. coli's
+    (:func:`~kinflux.kinetic.constraints.anthranilate_constraints`).
     """
     from kinflux import KinfluxError
     from kinflux.datasets import kinetic_model_path
@@ -91,7 +95,8 @@ def anthranilate_problem(seed: int = 0, profile: int | str = 0, n_profiles: int 
     from kinflux.kinetic.sampling import anthranilate_constraints, sample_steady_states
 
     m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
-    s = sample_steady_states(m, n_profiles, anthranilate_constraints(m), seed=seed)
+    cons = anthranilate_constraints(m, physiological=physiological)
+    s = sample_steady_states(m, n_profiles, cons, seed=seed)
     if profile == "turnover":
         profile = fastest_turnover_profile(m, s)
     if not isinstance(profile, int) or not 0 <= profile < n_profiles:
