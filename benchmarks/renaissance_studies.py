@@ -59,7 +59,7 @@ def _generator_source(problem, args):  # noqa: ANN001, ANN202
         return GeneratorSource.from_run(args.generator_run)
     q = args.quick
     est = RenaissanceGenerator(
-        generations=3 if q else 30,
+        generations=3 if q else args.generations,
         population=4 if q else 10,
         n_models=16 if q else 50,
         hidden=(32, 32) if q else (128, 128),
@@ -181,6 +181,7 @@ def main() -> None:
     ap.add_argument(
         "--train-partition", type=float, default=None, help="training partition, h^-1 (-2.5)"
     )
+    ap.add_argument("--generations", type=int, default=30, help="generator updates (30)")
     ap.add_argument(
         "--profile",
         default="turnover",

@@ -79,3 +79,19 @@ def test_physiological_profiles_hold_atp_in_its_range(anth):
     assert int(s.sign_violations().sum()) == 0
     assert s.metadata["concentration_sampler"] == "rounded hit-and-run"
     assert math.isfinite(float(s.mass_balance_residual().max()))
+
+
+def test_cli_physiological_preset(tmp_path):
+    from typer.testing import CliRunner
+
+    from kinflux.cli import app
+    from kinflux.io import load_npz
+
+    out = tmp_path / "ss.npz"
+    args = ["kinetic", "sample-steady-states", "--preset", "physiological"]
+    r = CliRunner().invoke(app, [*args, "--n", "3", "--patterns", "1", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    d, meta = load_npz(out, required=["concentrations_uM", "species"], what="steady states")
+    atp = d["concentrations_uM"][:, list(d["species"]).index("atp_c")]
+    assert np.all(atp >= 3083 * 0.999)
+    assert meta["constraints"]["concentration_bounds"]["h_c"][0] == pytest.approx(1e-4, rel=2e-3)

@@ -36,6 +36,7 @@ class Preset(StrEnum):
 
     auto = "auto"
     anthranilate = "anthranilate"
+    physiological = "physiological"
     none = "none"
 
 
@@ -155,7 +156,9 @@ def sample_steady_states_cmd(
     preset: Preset = typer.Option(
         Preset.auto,
         help="Constraints: anthranilate (growth >= 0.26 h^-1, anthranilate >= 0.14 "
-        "mmol/gDW/h), none, or auto (anthranilate for that model).",
+        "mmol/gDW/h), physiological (the same, plus protons at pH 7 and ATP, ADP, AMP, "
+        "NAD(H), NADP(H) within 2x of E. coli's strain_1 reference), none, or auto "
+        "(anthranilate for that model).",
     ),
     flux_bound: list[str] = typer.Option(
         [], "--flux-bound", help="RXN:LOW:HIGH net flux bound, mmol/gDW/h (repeatable)."
@@ -198,7 +201,10 @@ def sample_steady_states_cmd(
         name = preset.value
         if name == "auto":
             name = "anthranilate" if "anthranilate" in Path(m.source).stem else "none"
-        cons = anthranilate_constraints(m) if name == "anthranilate" else SteadyStateConstraints()
+        if name in ("anthranilate", "physiological"):
+            cons = anthranilate_constraints(m, physiological=name == "physiological")
+        else:
+            cons = SteadyStateConstraints()
         cons.flux_bounds.update(_parse_bounds(flux_bound, "flux"))
         cons.concentration_bounds.update(_parse_bounds(conc_bound, "concentration"))
         cons.concentration_range_mm = (conc_low, conc_high)
