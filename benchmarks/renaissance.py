@@ -51,7 +51,7 @@ def _log(msg: str) -> None:
     print(f"# {msg}", file=sys.stderr, flush=True)
 
 
-def choose_profiles(k: int, candidates: int, draws: int, seed: int):  # noqa: ANN201
+def choose_profiles(k: int, candidates: int, draws: int, seed: int, rounding: bool = True):  # noqa: ANN201
     """The ``k`` screened profiles with the lowest nonzero ORACLE incidence."""
     from kinflux.datasets import kinetic_model_path
     from kinflux.kinetic.model import KineticModel
@@ -61,7 +61,8 @@ def choose_profiles(k: int, candidates: int, draws: int, seed: int):  # noqa: AN
 
     model = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
     t0 = time.perf_counter()
-    samples = sample_steady_states(model, candidates, anthranilate_constraints(model), seed=seed)
+    cons = anthranilate_constraints(model)
+    samples = sample_steady_states(model, candidates, cons, seed=seed, rounding=rounding)
     _log(f"{candidates} anthranilate profiles sampled in {time.perf_counter() - t0:.0f} s")
     chosen = []
     for i in range(candidates):
@@ -175,6 +176,11 @@ def generation_speed(est, problem, n: int, out_dir: Path) -> dict:  # noqa: ANN0
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--old-sampler",
+        action="store_true",
+        help="profiles from the isotropic hit-and-run of sessions 1-5 (reproduces docs)",
+    )
     ap.add_argument("--profiles", type=int, default=1)
     ap.add_argument("--candidates", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=None)
@@ -199,7 +205,7 @@ def main() -> None:
     from kinflux.kinetic.problem import KineticProblem
 
     result: dict = {}
-    chosen = choose_profiles(args.profiles, candidates, draws, args.seed)
+    chosen = choose_profiles(args.profiles, candidates, draws, args.seed, not args.old_sampler)
     if not chosen:
         raise SystemExit("no sampled profile with a valid ORACLE model; raise --candidates")
     from kinflux.kinetic.renaissance import RenaissanceGenerator
