@@ -91,6 +91,12 @@ def test_cli_physiological_preset(tmp_path):
     args = ["kinetic", "sample-steady-states", "--preset", "physiological"]
     r = CliRunner().invoke(app, [*args, "--n", "3", "--patterns", "1", "-o", str(out)])
     assert r.exit_code == 0, r.output
+    old = tmp_path / "old.npz"
+    r = CliRunner().invoke(
+        app, [*args, "--n", "2", "--patterns", "1", "--no-rounding", "-o", str(old)]
+    )
+    assert r.exit_code == 0, r.output
+    assert load_npz(old, required=[], what="x")[1]["concentration_sampler"] == "hit-and-run"
     d, meta = load_npz(out, required=["concentrations_uM", "species"], what="steady states")
     atp = d["concentrations_uM"][:, list(d["species"]).index("atp_c")]
     assert np.all(atp >= 3083 * 0.999)

@@ -175,6 +175,12 @@ def sample_steady_states_cmd(
     patterns: int | None = typer.Option(
         None, min=1, help="Direction patterns (MILP solves); default min(n, 10)."
     ),
+    rounding: bool = typer.Option(
+        True,
+        "--rounding/--no-rounding",
+        help="Hit-and-run in the rounded concentration polytope (default); --no-rounding "
+        "gives the isotropic chain of kinflux <= 0.5, which mixes poorly.",
+    ),
     out: Path = typer.Option(Path("steady_states.npz"), "--out", "-o", help="Output .npz."),
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -212,7 +218,9 @@ def sample_steady_states_cmd(
             ref = SteadyState.from_tfa_csv(kinetic_file(reference), m, scaling=cons.scaling)
             cons.reference, cons.reference_fold = ref.concentrations, fold
         t0 = time.perf_counter()
-        res = sample_steady_states(m, n, cons, seed=seed, n_patterns=patterns, progress=True)
+        res = sample_steady_states(
+            m, n, cons, seed=seed, n_patterns=patterns, progress=True, rounding=rounding
+        )
         secs = time.perf_counter() - t0
         res.metadata["reference"] = reference
         res.save(out, force=force)
