@@ -30,7 +30,8 @@
 Usage:
     python benchmarks/renaissance_studies.py [--quick] [--generator-run RUN] [--n-jobs 2]
 
-``--quick`` (about a minute on an idle 2-core machine): 8 robustness models per source,
+``--quick`` (about a minute on an idle 2-core machine): 8 generator and 4 ORACLE
+robustness models (8 s each),
 1 short reactor run each, 1 tiny Km split. Last line: JSON {"robust_24min": {"biomass",
 "nadh", "atp", "nadph", "all_cytosolic"}, "robust_all_34min", "oracle_robust_all_24min",
 "integrations_per_s", "timed_out", "bioreactor_models", "overlap_with",
@@ -172,7 +173,7 @@ def main() -> None:
     ap.add_argument("--generator-run", default=None, help="generator run folder to use")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--time-limit", type=float, default=30.0, help="s per model")
+    ap.add_argument("--time-limit", type=float, default=None, help="s per model (30; --quick 8)")
     ap.add_argument("--n-robust", type=int, default=None, help="generator models (1000)")
     ap.add_argument("--n-oracle", type=int, default=None, help="ORACLE models (--n-robust)")
     ap.add_argument(
@@ -210,6 +211,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     q = args.quick
+    if args.time_limit is None:
+        args.time_limit = 8.0 if q else 30.0
 
     from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.studies.bioreactor import Bioreactor, simulate_bioreactor
@@ -246,7 +249,8 @@ def main() -> None:
     except NoValidModelsError as exc:
         _log(f"generator: {exc}")
         out["robust_24min"], out["robust_all_34min"], timed_out = None, None, 0
-    res_o, sh_o = _robustness(problem, OracleSource(problem), args.n_oracle or n_rob, args)
+    n_orc = args.n_oracle or (4 if q else n_rob)
+    res_o, sh_o = _robustness(problem, OracleSource(problem), n_orc, args)
     out["oracle_robust_all_24min"] = round(float(sh_o.loc["all_cytosolic", "24 min"]), 2)
     out["oracle_robust_24min"] = {g: round(float(sh_o.loc[g, "24 min"]), 2) for g in sh_o.index}
     out.setdefault("integrations_per_s", round(res_o.models_per_second, 3))
@@ -282,7 +286,7 @@ def main() -> None:
             reactor,
             t_end=0.02 if q else 60.0,
             n_times=5 if q else 1000,
-            time_limit=30.0 if q else args.reactor_time_limit,
+            time_limit=20.0 if q else args.reactor_time_limit,
             n_jobs=args.n_jobs,
         )
         done += sum(s == "ok" for s in res.status)
