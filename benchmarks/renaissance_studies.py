@@ -30,8 +30,8 @@
 Usage:
     python benchmarks/renaissance_studies.py [--quick] [--generator-run RUN] [--n-jobs 2]
 
-``--quick`` (about a minute on an idle 2-core machine): 8 generator and 4 ORACLE
-robustness models (8 s each),
+``--quick`` (about a minute on an idle 2-core machine): best of 5 profiles, 8 generator
+and 4 ORACLE robustness models (8 s each),
 1 short reactor run each, 1 tiny Km split. Last line: JSON {"robust_24min": {"biomass",
 "nadh", "atp", "nadph", "all_cytosolic"}, "robust_all_34min", "oracle_robust_all_24min",
 "integrations_per_s", "timed_out", "bioreactor_models", "overlap_with",
@@ -188,7 +188,12 @@ def main() -> None:
         default="turnover",
         help="anthranilate profile: an index into --n-profiles, or 'turnover' (fastest pools)",
     )
-    ap.add_argument("--n-profiles", type=int, default=200, help="profiles sampled (seed --seed)")
+    ap.add_argument(
+        "--n-profiles",
+        type=int,
+        default=None,
+        help="profiles sampled, seed --seed (200; --quick 5)",
+    )
     ap.add_argument(
         "--physiological",
         action="store_true",
@@ -213,6 +218,8 @@ def main() -> None:
     q = args.quick
     if args.time_limit is None:
         args.time_limit = 8.0 if q else 30.0
+    if args.n_profiles is None:
+        args.n_profiles = 5 if q else 200
 
     from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.studies.bioreactor import Bioreactor, simulate_bioreactor
