@@ -8,6 +8,7 @@ import pytest
 from kinflux import KinfluxError
 from kinflux.datasets import kinetic_model_path
 from kinflux.kinetic.constraints import COFACTORS, PROTON_PH7_MM, anthranilate_constraints
+from kinflux.kinetic.directions import solve_lp, solve_lps
 from kinflux.kinetic.model import KineticModel
 from kinflux.kinetic.polytope import (
     chebyshev_center,
@@ -49,6 +50,18 @@ def test_polytope_shape_vertices_are_the_coordinate_extremes():
     assert V[:, 0].min() == pytest.approx(0) and V[:, 0].max() == pytest.approx(2)
     assert V[:, 1].min() == pytest.approx(0) and V[:, 1].max() == pytest.approx(1)
     assert np.allclose(L @ L.T, np.cov(V.T, bias=True), atol=1e-5)
+
+
+def test_solve_lps_matches_one_model_per_cost():
+    A, b, lo, hi = _rod()
+    rlo = np.full(len(b), -np.inf)
+    costs = [np.eye(6)[0], -np.eye(6)[0], *np.random.default_rng(1).standard_normal((3, 6))]
+    many = solve_lps(A, rlo, b, lo, hi, costs)
+    for c, x in zip(costs, many, strict=True):
+        assert np.allclose(x, solve_lp(A, rlo, b, lo, hi, c), atol=1e-12)
+    assert many[0][0] == pytest.approx(0.0) and many[1][0] == pytest.approx(10.0)  # rod ends
+    # an empty polytope gives None for every cost
+    assert solve_lps(A, rlo, b, lo + 11.0, hi + 0.5, costs[:2]) == [None, None]
 
 
 @pytest.fixture(scope="module")

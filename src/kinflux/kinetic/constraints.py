@@ -144,10 +144,8 @@ def anthranilate_constraints(
         conc = {h: (PROTON_PH7_MM / w, PROTON_PH7_MM * w) for h in ("h_c", "h_p", "h_e")}
         hi_mm = DEFAULT_CONCENTRATION_MM[1]
         for sp, mm in _strain_1_pools_mm().items():
-            conc[sp] = (
-                min(mm / cofactor_fold, hi_mm / cofactor_fold),
-                min(mm * cofactor_fold, hi_mm),
-            )
+            c = min(mm, hi_mm)
+            conc[sp] = (c / cofactor_fold, min(c * cofactor_fold, hi_mm))
         if model is not None:
             conc = {k: v for k, v in conc.items() if k in model.species}
     return SteadyStateConstraints(flux_bounds=bounds, concentration_bounds=conc, scaling=scaling)

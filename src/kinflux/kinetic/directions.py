@@ -23,6 +23,7 @@ __all__ = [
     "build_direction_problem",
     "solve_directions",
     "solve_lp",
+    "solve_lps",
     "diagnose_infeasible",
 ]
 
@@ -49,12 +50,29 @@ def solve_lp(
     Returns:
         The solution ``(n_cols,)`` or None.
     """
+    return solve_lps(A, rlo, rhi, clo, chi, [cost], integer, time_limit)[0]
+
+
+def solve_lps(
+    A: np.ndarray,
+    rlo: np.ndarray,
+    rhi: np.ndarray,
+    clo: np.ndarray,
+    chi: np.ndarray,
+    costs: list[np.ndarray],
+    integer: np.ndarray | None = None,
+    time_limit: float = 60.0,
+) -> list[np.ndarray | None]:
+    """:func:`solve_lp` for each of ``costs`` ``(n_cols,)`` on one HiGHS model, built
+    once. Each solve starts cold (no warm start from the previous basis), so the answers
+    are those of separate :func:`solve_lp` calls to rounding (~1e-14 on the sampler's
+    flux LPs); a warm start would pick other optimal vertices of degenerate LPs."""
     import highspy
     import scipy.sparse as sparse
 
     from kinflux.highs import sparse_lp
 
-    h = sparse_lp(sparse.csc_matrix(A), cost, (clo, chi), (rlo, rhi))
+    h = sparse_lp(sparse.csc_matrix(A), costs[0], (clo, chi), (rlo, rhi))
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     h.setOptionValue("mip_feasibility_tolerance", 1e-9)
     h.setOptionValue("time_limit", float(time_limit))
@@ -62,13 +80,19 @@ def solve_lp(
         idx = np.flatnonzero(integer).astype(np.int32)
         kinds = np.array([highspy.HighsVarType.kInteger] * len(idx))
         h.changeColsIntegrality(len(idx), idx, kinds)
-    h.run()
-    st = h.getModelStatus()
-    if st != highspy.HighsModelStatus.kOptimal:
-        if st == highspy.HighsModelStatus.kTimeLimit and h.getInfo().primal_solution_status == 2:
-            return np.array(h.getSolution().col_value)
-        return None
-    return np.array(h.getSolution().col_value)
+    cols = np.arange(A.shape[1], dtype=np.int32)
+    out: list[np.ndarray | None] = []
+    for k, cost in enumerate(costs):
+        if k:
+            h.clearSolver()
+            h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=np.float64))
+        h.run()
+        st = h.getModelStatus()
+        ok = st == highspy.HighsModelStatus.kOptimal or (
+            st == highspy.HighsModelStatus.kTimeLimit and h.getInfo().primal_solution_status == 2
+        )
+        out.append(np.array(h.getSolution().col_value) if ok else None)
+    return out
 
 
 @dataclass

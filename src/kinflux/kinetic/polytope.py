@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from kinflux.kinetic.constraints import InfeasibleConstraintsError
-from kinflux.kinetic.directions import solve_lp
+from kinflux.kinetic.directions import solve_lp, solve_lps
 
 __all__ = ["chebyshev_center", "hit_and_run", "polytope_shape", "rounded_hit_and_run"]
 
@@ -103,14 +103,11 @@ def polytope_shape(
         (plus a small ridge so that ``L`` exists where a direction is flat).
     """
     dim = A.shape[1]
-    rlo = np.full(len(b), -np.inf)
-    costs = [np.eye(dim)[i] * s for i in range(dim) for s in (1.0, -1.0)]
+    eye = np.eye(dim)
+    costs = [eye[i] * s for i in range(dim) for s in (1.0, -1.0)]
     costs += [rng.standard_normal(dim) for _ in range(n_random)]
-    verts = []
-    for c in costs:
-        sol = solve_lp(A, rlo, b, lo, hi, c)
-        if sol is not None:
-            verts.append(np.clip(sol, lo, hi))
+    sols = solve_lps(A, np.full(len(b), -np.inf), b, lo, hi, costs)
+    verts = [np.clip(x, lo, hi) for x in sols if x is not None]
     if not verts:
         raise InfeasibleConstraintsError("concentration polytope of a direction pattern is empty")
     V = np.array(verts)

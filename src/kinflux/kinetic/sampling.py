@@ -56,7 +56,7 @@ from kinflux.kinetic.directions import (
     build_direction_problem,
     diagnose_infeasible,
     solve_directions,
-    solve_lp,
+    solve_lps,
 )
 from kinflux.kinetic.model import KineticModel
 from kinflux.kinetic.polytope import chebyshev_center, hit_and_run, rounded_hit_and_run
@@ -308,22 +308,19 @@ def _sample(
         m = cons.min_abs_flux
         flo = np.where(d > 0, np.maximum(pb.flo, m), pb.flo)
         fhi = np.where(d < 0, np.minimum(pb.fhi, -m), pb.fhi)
-        verts = [np.clip(seeds[q], flo, fhi)]
         span = np.maximum(fhi - flo, 1e-12)
+        costs = []
         for _ in range(vertices_per_pattern):
             # weights scaled by each flux's range: narrow fluxes (biomass) move too
             w = rng.standard_normal(nr) / span
-            s = solve_lp(pb.S, z, z, flo, fhi, w / np.abs(w).max())
-            if s is not None:
-                verts.append(s)
+            costs.append(w / np.abs(w).max())
         for j in bounded:  # extremes of the user-bounded fluxes (growth, secretion)
             for sgn in (-1.0, 1.0):
                 w = np.zeros(nr)
                 w[j] = sgn
-                s = solve_lp(pb.S, z, z, flo, fhi, w)
-                if s is not None:
-                    verts.append(s)
-        V = np.array(verts)
+                costs.append(w)
+        sols = solve_lps(pb.S, z, z, flo, fhi, costs)
+        V = np.array([np.clip(seeds[q], flo, fhi)] + [x for x in sols if x is not None])
         W = rng.dirichlet(np.ones(len(V)), size=cnt)
         fl = W @ V
         u = fl / dscale
