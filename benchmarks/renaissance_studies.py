@@ -200,6 +200,12 @@ def main() -> None:
         help="sample profiles with protons at pH 7 and E. coli cofactor pools",
     )
     ap.add_argument(
+        "--max-turnover",
+        type=float,
+        default=None,
+        help="every pool turns over within this many seconds (sampler constraint; none)",
+    )
+    ap.add_argument(
         "--only-robustness", action="store_true", help="skip the bioreactor and Km parts"
     )
     ap.add_argument("--only-km", action="store_true", help="run the measured-Km part only")
@@ -239,6 +245,7 @@ def main() -> None:
         profile=profile,
         n_profiles=args.n_profiles,
         physiological=args.physiological,
+        max_turnover_s=args.max_turnover,
     )
     _log(f"anthranilate problem: {problem!r}")
     slow = slowest_cytosolic_turnover(problem.model, problem.steady_state)

@@ -181,6 +181,13 @@ def sample_steady_states_cmd(
         help="Hit-and-run in the rounded concentration polytope (default); --no-rounding "
         "gives the isotropic chain of kinflux <= 0.5, which mixes poorly.",
     ),
+    max_turnover: float | None = typer.Option(
+        None,
+        parser=positive,
+        help="Every variable pool turns over within this many seconds at its profile's "
+        "fluxes (caps its concentration; E. coli's central pools turn over in seconds). "
+        "Default: no limit.",
+    ),
     out: Path = typer.Option(Path("steady_states.npz"), "--out", "-o", help="Output .npz."),
     force: bool = FORCE,
     quiet: bool = QUIET,
@@ -214,6 +221,7 @@ def sample_steady_states_cmd(
         cons.flux_bounds.update(_parse_bounds(flux_bound, "flux"))
         cons.concentration_bounds.update(_parse_bounds(conc_bound, "concentration"))
         cons.concentration_range_mm = (conc_low, conc_high)
+        cons.max_turnover_s = max_turnover
         if reference is not None:
             ref = SteadyState.from_tfa_csv(kinetic_file(reference), m, scaling=cons.scaling)
             cons.reference, cons.reference_fold = ref.concentrations, fold

@@ -51,6 +51,10 @@ class SteadyStateConstraints:
         margin: minimal ``|ln Gamma|``.
         max_abs_ln_gamma: range of ``|ln Gamma|`` drawn for reactions without Keq.
         scaling: unit conversion (mmol/gDW/h -> uM/h, mol/L -> uM).
+        max_turnover_s: if set, every variable pool must turn over within this many
+            seconds at its profile's fluxes (:mod:`kinflux.kinetic.turnover`): the upper
+            concentration bounds are tightened per profile to ``max_turnover_s * flux
+            through the pool``. None (default): no turnover limit.
     """
 
     flux_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -63,6 +67,12 @@ class SteadyStateConstraints:
     margin: float = 1e-3
     max_abs_ln_gamma: float = 10.0
     scaling: Scaling = STRAIN_1_SCALING
+    max_turnover_s: float | None = None
+
+    def __post_init__(self) -> None:
+        t = self.max_turnover_s
+        if t is not None and not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
+            raise KinfluxError(f"max_turnover_s must be a number of seconds > 0, got {t!r}")
 
 
 def anthranilate_constraints(
@@ -72,6 +82,7 @@ def anthranilate_constraints(
     glucose_uptake_max: float = 10.0,
     physiological: bool = False,
     cofactor_fold: float = 2.0,
+    max_turnover_s: float | None = None,
 ) -> SteadyStateConstraints:
     """Published setting for ``kin_varma_anthranilate.yaml``.
 
@@ -148,7 +159,12 @@ def anthranilate_constraints(
             conc[sp] = (c / cofactor_fold, min(c * cofactor_fold, hi_mm))
         if model is not None:
             conc = {k: v for k, v in conc.items() if k in model.species}
-    return SteadyStateConstraints(flux_bounds=bounds, concentration_bounds=conc, scaling=scaling)
+    return SteadyStateConstraints(
+        flux_bounds=bounds,
+        concentration_bounds=conc,
+        scaling=scaling,
+        max_turnover_s=max_turnover_s,
+    )
 
 
 def _strain_1_pools_mm() -> dict[str, float]:

@@ -62,6 +62,7 @@ from kinflux.kinetic.model import KineticModel
 from kinflux.kinetic.polytope import chebyshev_center, hit_and_run, rounded_hit_and_run
 from kinflux.kinetic.steady import SteadyState
 from kinflux.kinetic.thermo import log_q_exponents
+from kinflux.kinetic.turnover import capped_profiles
 from kinflux.kinetic.units import Scaling
 from kinflux.progress import ProgressArg, ProgressBar, progress_bar
 
@@ -301,6 +302,25 @@ def _sample(
     tpos = {j: t for t, j in enumerate(pb.thermo_rxn)}
     bounded = [model.reaction_names.index(r) for r in cons.flux_bounds]
     bar.update(k_pat)
+    ff = cons.scaling.flux_factor
+    S_full = np.asarray(model.S_full, dtype=float)
+    capped = np.isin(np.array(model.species), model.variables)
+    capped_draws: list = []  # capped patterns that gave profiles
+    short, floor_best = 0, float("inf")
+
+    def add(q: int, fl: np.ndarray, y: np.ndarray) -> None:
+        cnt = len(fl)
+        lg = np.full((cnt, nr), np.nan)
+        if pb.thermo_rxn:
+            lg[:, pb.thermo_rxn] = y @ pb.N.T - pb.c
+        for j in pb.rev_nothermo:
+            mag = rng.uniform(cons.margin, cons.max_abs_ln_gamma, cnt)
+            lg[:, j] = -np.sign(fl[:, j]) * mag
+        F.append(fl)
+        Y.append(y)
+        LG.append(lg)
+        PAT.append(np.full(cnt, q))
+
     for q, (d, cnt) in enumerate(zip(patterns, counts, strict=True)):
         bar.update(k_pat + round(k_pat * q / len(patterns)), stage="profiles")
         if cnt == 0:
@@ -321,10 +341,11 @@ def _sample(
                 costs.append(w)
         sols = solve_lps(pb.S, z, z, flo, fhi, costs)
         V = np.array([np.clip(seeds[q], flo, fhi)] + [x for x in sols if x is not None])
-        W = rng.dirichlet(np.ones(len(V)), size=cnt)
-        fl = W @ V
-        u = fl / dscale
-        fl = ((u @ Nul) @ Nul.T) * dscale  # exact S v = 0 up to rounding
+
+        def draw(k: int, V: np.ndarray = V) -> np.ndarray:
+            u = (rng.dirichlet(np.ones(len(V)), size=k) @ V) / dscale
+            return ((u @ Nul) @ Nul.T) * dscale  # exact S v = 0 up to rounding
+
         rows = [d[j] * pb.N[tpos[j]] for j in pb.thermo_rxn]
         b = np.array(
             [
@@ -333,21 +354,59 @@ def _sample(
             ]
         )
         A = np.array(rows).reshape(len(rows), ns)
-        if rounding:
+        if cons.max_turnover_s is not None:
+            fl, y, best = capped_profiles(
+                A,
+                b,
+                pb.ylo,
+                pb.yhi,
+                draw,
+                ff,
+                S_full,
+                capped,
+                cons.max_turnover_s,
+                int(cnt),
+                thin,
+                rng,
+            )
+            floor_best = min(floor_best, best)
+            short += int(cnt) - len(fl)
+            if len(fl) == 0:
+                continue
+            capped_draws.append((q, A, b, draw))
+        elif rounding:
+            fl = draw(int(cnt))
             y = rounded_hit_and_run(A, b, pb.ylo, pb.yhi, int(cnt), thin, rng)
         else:
+            fl = draw(int(cnt))
             y0 = chebyshev_center(A, b, pb.ylo, pb.yhi)
             y = hit_and_run(A, b, pb.ylo, pb.yhi, y0, int(cnt), thin, rng)
-        lg = np.full((cnt, nr), np.nan)
-        if pb.thermo_rxn:
-            lg[:, pb.thermo_rxn] = y @ pb.N.T - pb.c
-        for j in pb.rev_nothermo:
-            mag = rng.uniform(cons.margin, cons.max_abs_ln_gamma, cnt)
-            lg[:, j] = -np.sign(fl[:, j]) * mag
-        F.append(fl)
-        Y.append(y)
-        LG.append(lg)
-        PAT.append(np.full(cnt, q))
+        add(q, fl, y)
+    if short:  # profiles that capped patterns could not give come from the others
+        if not capped_draws:
+            raise InfeasibleConstraintsError(_turnover_message(model, cons, floor_best))
+        while short:
+            before = short
+            for q, A, b, draw in capped_draws:
+                fl, y, _ = capped_profiles(
+                    A,
+                    b,
+                    pb.ylo,
+                    pb.yhi,
+                    draw,
+                    ff,
+                    S_full,
+                    capped,
+                    cons.max_turnover_s,
+                    1,
+                    thin,
+                    rng,
+                )
+                if len(fl) and short:
+                    add(q, fl, y)
+                    short -= 1
+            if short == before:
+                raise InfeasibleConstraintsError(_turnover_message(model, cons, floor_best))
     bar.update(2 * k_pat)
     order = rng.permutation(n)
     fl = np.concatenate(F)[order]
@@ -378,4 +437,18 @@ def _sample(
         pattern=torch.from_numpy(np.concatenate(PAT)[order]),
         scaling=cons.scaling,
         metadata=meta,
+    )
+
+
+def _turnover_message(model: KineticModel, cons: SteadyStateConstraints, floor_s: float) -> str:
+    floor = (
+        f"; at the sampled fluxes some pool needs at least {floor_s:.3g} s even at its lowest "
+        "allowed concentration"
+        if math.isfinite(floor_s)
+        else ""
+    )
+    return (
+        f"model '{model.name}': no sampled flux profile lets every variable pool turn over "
+        f"within max_turnover_s={cons.max_turnover_s} s{floor}; raise max_turnover_s "
+        "(CLI --max-turnover), lower the concentration floors, or sample more patterns"
     )

@@ -76,7 +76,11 @@ def fastest_turnover_profile(model: Any, samples: Any) -> int:
 
 
 def anthranilate_problem(
-    seed: int = 0, profile: int | str = 0, n_profiles: int = 1, physiological: bool = False
+    seed: int = 0,
+    profile: int | str = 0,
+    n_profiles: int = 1,
+    physiological: bool = False,
+    max_turnover_s: float | None = None,
 ) -> Any:
     """KineticProblem of ``kin_varma_anthranilate`` around profile ``profile`` of
     ``n_profiles`` drawn with the published constraints (growth >= 0.26 h^-1,
@@ -86,7 +90,9 @@ def anthranilate_problem(
     cytosolic pool turns over fastest (:func:`slowest_cytosolic_turnover`): a profile
     selection, used to study how the steady state limits relaxation speed.
     ``physiological=True`` samples with protons at pH 7 and cofactor pools near E. coli's
-    (:func:`~kinflux.kinetic.constraints.anthranilate_constraints`).
+    (:func:`~kinflux.kinetic.constraints.anthranilate_constraints`). ``max_turnover_s``
+    makes every variable pool turn over within that many seconds
+    (:mod:`kinflux.kinetic.turnover`).
     """
     from kinflux import KinfluxError
     from kinflux.datasets import kinetic_model_path
@@ -95,7 +101,9 @@ def anthranilate_problem(
     from kinflux.kinetic.sampling import anthranilate_constraints, sample_steady_states
 
     m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
-    cons = anthranilate_constraints(m, physiological=physiological)
+    cons = anthranilate_constraints(
+        m, physiological=physiological, max_turnover_s=max_turnover_s
+    )
     s = sample_steady_states(m, n_profiles, cons, seed=seed)
     if profile == "turnover":
         profile = fastest_turnover_profile(m, s)
