@@ -1,22 +1,25 @@
 """RENAISSANCE studies: robustness to perturbations, batch bioreactor, measured Km.
 
 1. Robustness (anthranilate model around one profile sampled with the published
-   constraints, seed 0): by default, of 200 profiles the one whose slowest cytosolic pool
-   turns over fastest (``--profile turnover --n-profiles 200``; a physical selection made
-   before any integration: E. coli pools turn over in seconds to minutes, and the seed-0
-   profile 0 has a 58-min pool; ``--profile 0 --n-profiles 1`` gives the old default).
-   Valid models (lambda_max < -2.5 h^-1) from a generator trained here (or read with
-   ``--generator-run``) and from ORACLE; each model's steady state perturbed once by up
-   to +-50 % (every species in the box, moiety totals kept), integrated to 10 h (BDF,
-   analytic Jacobian, rtol 1e-6, atol 1e-9 x_ss, 30 s per model), returned = within 1 %
-   from 24 / 34 min on. The generator: ``RenaissanceGenerator(generations=30,
+   constraints plus kinflux's turnover limit, seed 0): of 20 profiles in which every
+   variable pool turns over within 15 s (``--max-turnover 15``; 0 for no limit,
+   ``--n-profiles``), the one whose slowest cytosolic pool turns over fastest
+   (``--profile turnover``; a physical selection made before any integration: E. coli
+   pools turn over in seconds; without the limit the median sampled profile has a pool
+   that takes hours). Valid models (lambda_max < -2.5 h^-1) from a generator trained here
+   (or read with ``--generator-run``) and from ORACLE; each model's steady state perturbed
+   once by up to +-50 % (every species in the box, moiety totals kept), integrated to 10 h
+   (BDF, analytic Jacobian, rtol 1e-6, atol 1e-9 x_ss, 30 s per model), returned = within
+   1 % from 24 / 34 min on. The generator: ``RenaissanceGenerator(generations=30,
    population=10, n_models=50, hidden=(128, 128), latent_dim=32, update="improved",
-   reward="incidence")`` (default); ``--reward fastest`` is the published code's default
-   reward (``reward_flag = 1``: mean of the 10 most negative lambda_max), which widens
-   the generator and loses robustness (docs/studies.md); ``--train-partition`` trains
-   for incidence at another partition. Two worker processes (``kinflux.compute.map``),
-   one task of up to 512 models each, 96 solvers at a time. ``--only-robustness`` stops
-   after part 1, ``--only-km`` runs part 3 only.
+   reward="incidence")`` trained for incidence at -15 h^-1 (``--train-partition``; the
+   robustness study still takes every model valid at -2.5); ``--reward fastest`` is the
+   published code's default reward (``reward_flag = 1``: mean of the 10 most negative
+   lambda_max), which widens the generator and loses robustness (docs/studies.md). Two
+   worker processes (``kinflux.compute.map``), one task of up to 512 models each, 96
+   solvers at a time. ``--only-robustness`` stops after part 1, ``--only-km`` runs part 3
+   only. Session 6's default: ``--max-turnover 0 --n-profiles 200 --train-partition
+   -2.5``.
 2. Bioreactor: valid models in ``anthranilate_bioreactor.yaml`` (60 h, 1,000 points) and
    ``varma_strain_1`` in ``single_species_reactor.yaml``; simulated ranges only.
 3. Measured Km: kin_varma, the 35 TCA Km of ``varma_strain_1.yml`` as "measured"; 10
@@ -180,7 +183,10 @@ def main() -> None:
         "--reward", default="incidence", help="generator reward: incidence or fastest (published)"
     )
     ap.add_argument(
-        "--train-partition", type=float, default=None, help="training partition, h^-1 (-2.5)"
+        "--train-partition",
+        type=float,
+        default=-15.0,
+        help="training partition, h^-1 (-15; the published -2.5 is the validity partition)",
     )
     ap.add_argument("--generations", type=int, default=30, help="generator updates (30)")
     ap.add_argument(
@@ -192,7 +198,7 @@ def main() -> None:
         "--n-profiles",
         type=int,
         default=None,
-        help="profiles sampled, seed --seed (200; --quick 5)",
+        help="profiles sampled, seed --seed (20; --quick 5)",
     )
     ap.add_argument(
         "--physiological",
@@ -202,8 +208,13 @@ def main() -> None:
     ap.add_argument(
         "--max-turnover",
         type=float,
-        default=None,
-        help="every pool turns over within this many seconds (sampler constraint; none)",
+        default=15.0,
+        help="every pool turns over within this many seconds (sampler constraint; 15; 0: no limit)",
+    )
+    ap.add_argument(
+        "--ph",
+        default="7",
+        help="pH of the physiological profiles: a value or LOW:HIGH (7)",
     )
     ap.add_argument(
         "--only-robustness", action="store_true", help="skip the bioreactor and Km parts"
@@ -225,7 +236,7 @@ def main() -> None:
     if args.time_limit is None:
         args.time_limit = 8.0 if q else 30.0
     if args.n_profiles is None:
-        args.n_profiles = 5 if q else 200
+        args.n_profiles = 5 if q else 20
 
     from kinflux.kinetic.problem import KineticProblem
     from kinflux.kinetic.studies.bioreactor import Bioreactor, simulate_bioreactor
@@ -245,7 +256,8 @@ def main() -> None:
         profile=profile,
         n_profiles=args.n_profiles,
         physiological=args.physiological,
-        max_turnover_s=args.max_turnover,
+        max_turnover_s=args.max_turnover or None,
+        ph=tuple(float(x) for x in args.ph.split(":")) if ":" in args.ph else float(args.ph),
     )
     _log(f"anthranilate problem: {problem!r}")
     slow = slowest_cytosolic_turnover(problem.model, problem.steady_state)

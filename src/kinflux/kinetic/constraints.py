@@ -83,6 +83,7 @@ def anthranilate_constraints(
     physiological: bool = False,
     cofactor_fold: float = 2.0,
     max_turnover_s: float | None = None,
+    ph: float | tuple[float, float] = 7.0,
 ) -> SteadyStateConstraints:
     """Published setting for ``kin_varma_anthranilate.yaml``.
 
@@ -105,7 +106,12 @@ def anthranilate_constraints(
       ``tfa_reference_strain_1.csv``; capped at 10 mM). Without them the sampled profiles
       hold ATP near 1 uM (ATP/ADP ~0.003), because random flux directions run ATP-making
       steps (HEX1, ATPS4rpp) backwards. A cytosol at pH 7.5 (as in the strain_1
-      reference) leaves no feasible profile with these Keq.
+      reference) leaves no feasible profile with these Keq. ``ph``: the pH of the three
+      proton pools, one value (+-0.1 %) or a range ``(low, high)``, e.g. ``(6, 7)``;
+    - ``max_turnover_s``: every variable pool turns over within that many seconds
+      (:attr:`SteadyStateConstraints.max_turnover_s`). With pH pinned at 7, pools such as
+      phenylpyruvate cannot turn over faster than ~10 min in most direction patterns; a
+      pH range of 6-7 leaves patterns where every pool turns over within ~20 s.
 
     Scaling (mmol/gDW/h -> uM/h) of the same reactor file.
     """
@@ -151,8 +157,7 @@ def anthranilate_constraints(
     if physiological:
         if not (math.isfinite(cofactor_fold) and cofactor_fold >= 1):
             raise KinfluxError(f"cofactor_fold must be a finite number >= 1, got {cofactor_fold!r}")
-        w = 1.001
-        conc = {h: (PROTON_PH7_MM / w, PROTON_PH7_MM * w) for h in ("h_c", "h_p", "h_e")}
+        conc = {h: _proton_range_mm(ph) for h in ("h_c", "h_p", "h_e")}
         hi_mm = DEFAULT_CONCENTRATION_MM[1]
         for sp, mm in _strain_1_pools_mm().items():
             c = min(mm, hi_mm)
@@ -165,6 +170,15 @@ def anthranilate_constraints(
         scaling=scaling,
         max_turnover_s=max_turnover_s,
     )
+
+
+def _proton_range_mm(ph: float | tuple[float, float]) -> tuple[float, float]:
+    """Proton range (mM) for a pH (+-0.1 % around it) or a pH range ``(low, high)``."""
+    lo, hi = (ph, ph) if isinstance(ph, (int, float)) else tuple(ph)
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi < 14):
+        raise KinfluxError(f"ph must be a pH or a range (low, high) within (0, 14), got {ph!r}")
+    w = 1.001 if lo == hi else 1.0
+    return 10.0 ** (3.0 - hi) / w, 10.0 ** (3.0 - lo) * w
 
 
 def _strain_1_pools_mm() -> dict[str, float]:

@@ -81,6 +81,7 @@ def anthranilate_problem(
     n_profiles: int = 1,
     physiological: bool = False,
     max_turnover_s: float | None = None,
+    ph: float | tuple[float, float] = 7.0,
 ) -> Any:
     """KineticProblem of ``kin_varma_anthranilate`` around profile ``profile`` of
     ``n_profiles`` drawn with the published constraints (growth >= 0.26 h^-1,
@@ -92,7 +93,8 @@ def anthranilate_problem(
     ``physiological=True`` samples with protons at pH 7 and cofactor pools near E. coli's
     (:func:`~kinflux.kinetic.constraints.anthranilate_constraints`). ``max_turnover_s``
     makes every variable pool turn over within that many seconds
-    (:mod:`kinflux.kinetic.turnover`).
+    (:mod:`kinflux.kinetic.turnover`); ``ph`` sets the physiological pH (a value or a
+    range).
     """
     from kinflux import KinfluxError
     from kinflux.datasets import kinetic_model_path
@@ -102,7 +104,7 @@ def anthranilate_problem(
 
     m = KineticModel.from_yaml(kinetic_model_path("kin_varma_anthranilate"))
     cons = anthranilate_constraints(
-        m, physiological=physiological, max_turnover_s=max_turnover_s
+        m, physiological=physiological, max_turnover_s=max_turnover_s, ph=ph
     )
     s = sample_steady_states(m, n_profiles, cons, seed=seed)
     if profile == "turnover":
