@@ -80,6 +80,13 @@ def test_physiological_bounds_hand_values(anth):
     assert anthranilate_constraints(anth).concentration_bounds == {}
     with pytest.raises(KinfluxError, match="cofactor_fold"):
         anthranilate_constraints(anth, physiological=True, cofactor_fold=0.5)
+    # a pH range: pH 6-7 = 1e-6 .. 1e-7 M = 1e-3 .. 1e-4 mM, no widening
+    cb = anthranilate_constraints(anth, physiological=True, ph=(6.0, 7.0)).concentration_bounds
+    assert cb["h_p"] == pytest.approx((1e-4, 1e-3), rel=1e-12)
+    for bad in ((7.0, 6.0), (0.0, 7.0), float("nan")):
+        with pytest.raises(KinfluxError, match="ph"):
+            anthranilate_constraints(anth, physiological=True, ph=bad)
+    assert anthranilate_constraints(anth, max_turnover_s=15.0).max_turnover_s == 15.0
 
 
 def test_physiological_profiles_hold_atp_in_its_range(anth):
