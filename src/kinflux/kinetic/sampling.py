@@ -30,6 +30,13 @@ ATP at ~1 uM in every profile. Where a reversible reaction has no ``k_equilibriu
 with the sign opposite to the flux, independently of the concentrations; the Keq of the
 ORACLE step then follows from it. Irreversible laws have no Keq: ``ln Gamma`` is NaN.
 
+Turnover limit (``SteadyStateConstraints.max_turnover_s``, kinflux's option): every
+variable pool must turn over within that many seconds at its profile's fluxes, which caps
+its concentration (:mod:`~kinflux.kinetic.turnover`). The caps depend on the fluxes, so
+each profile then gets its own polytope and one point of the rounded chain
+(:func:`~kinflux.kinetic.turnover.capped_profiles`); patterns that cannot meet the limit
+give their profiles to the others.
+
 The distribution is not uniform over the joint set (patterns are visited in proportion
 to how often random MILP objectives find them); it is a consistent, seeded sampler.
 """
@@ -37,8 +44,7 @@ to how often random MILP objectives find them); it is a consistent, seeded sampl
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -60,10 +66,9 @@ from kinflux.kinetic.directions import (
 )
 from kinflux.kinetic.model import KineticModel
 from kinflux.kinetic.polytope import chebyshev_center, hit_and_run, rounded_hit_and_run
-from kinflux.kinetic.steady import SteadyState
+from kinflux.kinetic.profiles import SteadyStateSamples
 from kinflux.kinetic.thermo import log_q_exponents
 from kinflux.kinetic.turnover import capped_profiles
-from kinflux.kinetic.units import Scaling
 from kinflux.progress import ProgressArg, ProgressBar, progress_bar
 
 __all__ = [
@@ -75,139 +80,6 @@ __all__ = [
     "log_q_exponents",
     "sample_steady_states",
 ]
-
-
-@dataclass
-class SteadyStateSamples:
-    """Sampled profiles of a model.
-
-    Attributes:
-        model: the kinetic model.
-        fluxes: ``(n, n_reactions)`` net fluxes, mmol/gDW/h.
-        concentrations: ``(n, n_species)`` uM, columns ``model.species``.
-        log_displacements: ``(n, n_reactions)`` ln Gamma (NaN for irreversible laws).
-        pattern: ``(n,)`` index of the direction pattern of each profile.
-        scaling: unit conversion.
-        metadata: constraints, seed, counts (JSON-serializable).
-    """
-
-    model: KineticModel
-    fluxes: torch.Tensor
-    concentrations: torch.Tensor
-    log_displacements: torch.Tensor
-    pattern: torch.Tensor
-    scaling: Scaling
-    metadata: dict[str, Any]
-
-    def __len__(self) -> int:
-        return self.fluxes.shape[0]
-
-    @property
-    def fluxes_model(self) -> torch.Tensor:
-        """``(n, n_reactions)`` net fluxes in model units (uM/h)."""
-        return self.fluxes * self.scaling.flux_factor
-
-    def mass_balance_residual(self) -> torch.Tensor:
-        """``(n,)`` max |S v| / max |v| over the balanced metabolites."""
-        S = torch.as_tensor(self.model.S, dtype=torch.float64)
-        return (self.fluxes @ S.T).abs().amax(1) / self.fluxes.abs().amax(1)
-
-    def sign_violations(self) -> torch.Tensor:
-        """``(n,)`` number of reactions breaking the sign rule (0 for every valid profile)."""
-        g, v = self.log_displacements, self.fluxes
-        bad = ((v > 0) & (g >= 0)) | ((v < 0) & (g <= 0))
-        return bad.sum(1)
-
-    def steady_state(self, i: int) -> SteadyState:
-        """Profile ``i`` as a :class:`SteadyState` (model units)."""
-        if not 0 <= i < len(self):
-            raise KinfluxError(f"profile {i} requested, {len(self)} sampled")
-        m = self.model
-        lg = self.log_displacements[i].tolist()
-        return SteadyState(
-            model=m,
-            fluxes=self.fluxes_model[i].clone(),
-            concentrations=dict(zip(m.species, self.concentrations[i].tolist(), strict=True)),
-            log_displacements={
-                r: g for r, g in zip(m.reaction_names, lg, strict=True) if not math.isnan(g)
-            },
-            scaling=self.scaling,
-            fluxes_mmol=self.fluxes[i].clone(),
-        )
-
-    def profile(self, i: int) -> SteadyState:
-        """Profile ``i`` as a :class:`SteadyState` (alias of :meth:`steady_state`), e.g.
-        ``KineticProblem(samples.model, samples.profile(i))``."""
-        return self.steady_state(i)
-
-    def save(self, path: str | Path, force: bool = False) -> Path:
-        """One ``.npz`` (:func:`kinflux.io.save_npz`): fluxes, concentrations, ln Gamma,
-        names, scaling and metadata; atomic, refuses to overwrite unless ``force``."""
-        from kinflux.io import save_npz
-
-        return save_npz(
-            path,
-            {
-                "fluxes_mmol_gdw_h": self.fluxes.numpy(),
-                "concentrations_uM": self.concentrations.numpy(),
-                "log_displacements": self.log_displacements.numpy(),
-                "pattern": self.pattern.numpy(),
-                "reactions": np.array(self.model.reaction_names),
-                "species": np.array(self.model.species),
-            },
-            {**self.metadata, "scaling": asdict(self.scaling)},
-            force=force,
-        )
-
-    @classmethod
-    def load(cls, path: str | Path, model: KineticModel) -> SteadyStateSamples:
-        """Read :meth:`save` output for ``model``.
-
-        Raises:
-            KinfluxError: the file is missing or not a steady-state file, its reactions or
-                species differ from the model's, or it holds non-finite numbers.
-        """
-        from kinflux.io import load_npz
-
-        p = Path(path)
-        req = ["fluxes_mmol_gdw_h", "concentrations_uM", "log_displacements", "pattern"]
-        d, meta = load_npz(p, required=req + ["reactions", "species"], what="steady-state file")
-        if list(d["reactions"]) != model.reaction_names or list(d["species"]) != model.species:
-            raise KinfluxError(
-                f"{p}: reactions/species do not match model '{model.name}'; sample the "
-                "steady states with this model"
-            )
-        fl, conc = d["fluxes_mmol_gdw_h"], d["concentrations_uM"]
-        n = fl.shape[0] if fl.ndim == 2 else -1
-        if fl.ndim != 2 or conc.shape[0] != n or d["log_displacements"].shape[0] != n:
-            raise KinfluxError(f"{p}: arrays disagree in their number of profiles")
-        for name, arr in (("fluxes_mmol_gdw_h", fl), ("concentrations_uM", conc)):
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                i, j = (int(k) for k in np.argwhere(bad)[0])
-                col = (model.reaction_names if name.startswith("flux") else model.species)[j]
-                raise KinfluxError(
-                    f"{p}: profile {i} has a non-finite value in {name} ('{col}'); "
-                    "resample the steady states"
-                )
-        if (conc <= 0).any():
-            i, j = (int(k) for k in np.argwhere(conc <= 0)[0])
-            raise KinfluxError(
-                f"{p}: profile {i}: concentration of '{model.species[j]}' is not > 0"
-            )
-        try:
-            scaling = Scaling(**meta.pop("scaling"))
-        except (KeyError, TypeError) as exc:
-            raise KinfluxError(f"{p}: no valid 'scaling' in the metadata ({exc})") from exc
-        return cls(
-            model=model,
-            fluxes=torch.from_numpy(fl),
-            concentrations=torch.from_numpy(conc),
-            log_displacements=torch.from_numpy(d["log_displacements"]),
-            pattern=torch.from_numpy(d["pattern"]),
-            scaling=scaling,
-            metadata=meta,
-        )
 
 
 def sample_steady_states(
@@ -304,9 +176,14 @@ def _sample(
     bar.update(k_pat)
     ff = cons.scaling.flux_factor
     S_full = np.asarray(model.S_full, dtype=float)
-    capped = np.isin(np.array(model.species), model.variables)
+    capped_pools = np.isin(np.array(model.species), model.variables)
     capped_draws: list = []  # capped patterns that gave profiles
     short, floor_best = 0, float("inf")
+
+    def capped(A: np.ndarray, b: np.ndarray, draw: Any, k: int) -> tuple:
+        return capped_profiles(
+            A, b, pb.ylo, pb.yhi, draw, ff, S_full, capped_pools, cons.max_turnover_s, k, thin, rng
+        )
 
     def add(q: int, fl: np.ndarray, y: np.ndarray) -> None:
         cnt = len(fl)
@@ -355,20 +232,7 @@ def _sample(
         )
         A = np.array(rows).reshape(len(rows), ns)
         if cons.max_turnover_s is not None:
-            fl, y, best = capped_profiles(
-                A,
-                b,
-                pb.ylo,
-                pb.yhi,
-                draw,
-                ff,
-                S_full,
-                capped,
-                cons.max_turnover_s,
-                int(cnt),
-                thin,
-                rng,
-            )
+            fl, y, best = capped(A, b, draw, int(cnt))
             floor_best = min(floor_best, best)
             short += int(cnt) - len(fl)
             if len(fl) == 0:
@@ -388,20 +252,7 @@ def _sample(
         while short:
             before = short
             for q, A, b, draw in capped_draws:
-                fl, y, _ = capped_profiles(
-                    A,
-                    b,
-                    pb.ylo,
-                    pb.yhi,
-                    draw,
-                    ff,
-                    S_full,
-                    capped,
-                    cons.max_turnover_s,
-                    1,
-                    thin,
-                    rng,
-                )
+                fl, y, _ = capped(A, b, draw, 1)
                 if len(fl) and short:
                     add(q, fl, y)
                     short -= 1
