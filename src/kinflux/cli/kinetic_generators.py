@@ -162,6 +162,12 @@ def train_generator(
     known_spread: float = typer.Option(
         0.2, min=0.0, max=0.99, help="Known Km fixed to value x (1 +- spread)."
     ),
+    km_window: float | None = typer.Option(
+        None,
+        parser=positive,
+        help="Keep every generated Km within e^W of its substrate's steady-state "
+        "concentration (ln(Km/S) in [-W, W]; 6.9 = 1000-fold). Default: the whole Km box.",
+    ),
     seed: int = typer.Option(0, min=0, help="Random seed; repeat r uses seed + r."),
     save_every: int = typer.Option(0, min=0, help="Keep parent weights every k generations."),
     out: Path = typer.Option(Path("runs/renaissance"), "--out", "-o", help="Run folder."),
@@ -181,10 +187,11 @@ def train_generator(
 
         problem = build_problem(model, steady_state, _profile(profile), partition, km_low, km_high)
         fixed = known_ranges(fix_km, known_km, known_spread)
-        if fixed:
+        if fixed or km_window:
             from kinflux.kinetic.known_km import FixedKmProblem
 
-            problem = FixedKmProblem(problem, fixed, seed)
+            window = (-km_window, km_window) if km_window else None
+            problem = FixedKmProblem(problem, fixed, seed, saturation=window)
         est = RenaissanceGenerator(
             generations=generations,
             population=population,

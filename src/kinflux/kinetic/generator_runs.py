@@ -54,6 +54,8 @@ def problem_to_dict(problem: Any) -> dict[str, Any]:
         d = problem_to_dict(problem.base)
         d["fixed_km_molar"] = {k: list(v) for k, v in fixed.items()}
         d["fixed_km_seed"] = problem.seed
+        sat = getattr(problem, "saturation", None)
+        d["km_saturation"] = None if sat is None else list(sat)
         return d
     ss = problem.steady_state
     return {
@@ -95,11 +97,17 @@ def problem_from_dict(d: dict[str, Any]) -> Any:
     problem = KineticProblem(
         model, ss, tuple(d["km_bounds_molar"]), d["partition"], accept_residual=True
     )
-    if d.get("fixed_km_molar"):
+    sat = d.get("km_saturation")
+    if d.get("fixed_km_molar") or sat:
         from kinflux.kinetic.known_km import FixedKmProblem
 
-        fixed = {k: (float(v[0]), float(v[1])) for k, v in d["fixed_km_molar"].items()}
-        problem = FixedKmProblem(problem, fixed, int(d.get("fixed_km_seed", 0)))
+        fixed = {k: (float(v[0]), float(v[1])) for k, v in (d.get("fixed_km_molar") or {}).items()}
+        problem = FixedKmProblem(
+            problem,
+            fixed,
+            int(d.get("fixed_km_seed", 0)),
+            saturation=None if not sat else (float(sat[0]), float(sat[1])),
+        )
     return problem
 
 
