@@ -122,3 +122,37 @@ def test_cli_fixed_km_ranges_reach_the_generated_sets(tmp_path) -> None:  # noqa
     )
     assert bad.exit_code == 2 and "km_nope" in bad.output
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_km_window_keeps_km_near_their_substrate(tmp_path) -> None:  # noqa: ANN001
+    """--km-window W: every generated Km within e^W of its substrate's concentration,
+    also after the run folder is read back."""
+    from kinflux.kinetic.generator_runs import load_problem
+
+    runner = CliRunner()
+    run = tmp_path / "window"
+    res = runner.invoke(
+        app,
+        [
+            "kinetic", "train-generator", "--model", "varma_strain_1", "--generations", "1",
+            "--repeats", "1", "--population", "2", "--n-models", "4", "--quiet",
+            "--km-window", "2", "--out", str(run),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    problem = load_problem(run)
+    assert problem.saturation == (-2.0, 2.0)
+    out = tmp_path / "sets.npz"
+    res = runner.invoke(
+        app, ["kinetic", "generate", "--run", str(run), "--n", "12", "--out", str(out), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    arrays, _ = load_npz(out)
+    assert list(arrays["km_names"]) == problem.km_names
+    r = arrays["log_km"].astype(float) - problem.log_km_steady.numpy()[None, :]
+    assert np.abs(r).max() <= 2.0 + 1e-9
+    assert r.std() > 0.01  # the Km vary inside the window
+    bad = runner.invoke(
+        app, ["kinetic", "train-generator", "--km-window", "-1", "--out", str(tmp_path / "y")]
+    )
+    assert bad.exit_code == 2 and not (tmp_path / "y").exists()
