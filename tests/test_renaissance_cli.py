@@ -95,18 +95,23 @@ def test_cli_train_and_generate(tmp_path) -> None:  # noqa: ANN001
     assert res.exit_code == 2 and "exists" in res.output
 
 
-def test_cli_fixed_km_ranges_reach_the_generated_sets(tmp_path) -> None:  # noqa: ANN001
-    """--fix-km (mM) trains on, records and writes Km inside the known range."""
-    runner = CliRunner()
-    run = tmp_path / "fixed"
-    res = runner.invoke(
+def _train_tiny(runner, run, *extra: str):  # noqa: ANN001, ANN202
+    """One tiny train-generator run on varma_strain_1 into ``run``."""
+    return runner.invoke(
         app,
         [
             "kinetic", "train-generator", "--model", "varma_strain_1", "--generations", "1",
             "--repeats", "1", "--population", "2", "--n-models", "4", "--quiet",
-            "--fix-km", "km_substrate_FUM:0.4:0.6", "--out", str(run),
+            *extra, "--out", str(run),
         ],
     )  # fmt: skip
+
+
+def test_cli_fixed_km_ranges_reach_the_generated_sets(tmp_path) -> None:  # noqa: ANN001
+    """--fix-km (mM) trains on, records and writes Km inside the known range."""
+    runner = CliRunner()
+    run = tmp_path / "fixed"
+    res = _train_tiny(runner, run, "--fix-km", "km_substrate_FUM:0.4:0.6")
     assert res.exit_code == 0, res.output
     out = tmp_path / "sets.npz"
     res = runner.invoke(
@@ -131,14 +136,7 @@ def test_cli_km_window_keeps_km_near_their_substrate(tmp_path) -> None:  # noqa:
 
     runner = CliRunner()
     run = tmp_path / "window"
-    res = runner.invoke(
-        app,
-        [
-            "kinetic", "train-generator", "--model", "varma_strain_1", "--generations", "1",
-            "--repeats", "1", "--population", "2", "--n-models", "4", "--quiet",
-            "--km-window", "2", "--out", str(run),
-        ],
-    )  # fmt: skip
+    res = _train_tiny(runner, run, "--km-window", "2")
     assert res.exit_code == 0, res.output
     problem = load_problem(run)
     assert problem.saturation == (-2.0, 2.0)

@@ -246,18 +246,15 @@ def _sample(
             y0 = chebyshev_center(A, b, pb.ylo, pb.yhi)
             y = hit_and_run(A, b, pb.ylo, pb.yhi, y0, int(cnt), thin, rng)
         add(q, fl, y)
-    if short:  # profiles that capped patterns could not give come from the others
-        if not capped_draws:
+    while short:  # profiles that capped patterns could not give come from the others
+        before = short
+        for q, A, b, draw in capped_draws:
+            fl, y, _ = capped(A, b, draw, 1)
+            if len(fl) and short:
+                add(q, fl, y)
+                short -= 1
+        if short == before:  # also when no pattern met the limit at all
             raise InfeasibleConstraintsError(_turnover_message(model, cons, floor_best))
-        while short:
-            before = short
-            for q, A, b, draw in capped_draws:
-                fl, y, _ = capped(A, b, draw, 1)
-                if len(fl) and short:
-                    add(q, fl, y)
-                    short -= 1
-            if short == before:
-                raise InfeasibleConstraintsError(_turnover_message(model, cons, floor_best))
     bar.update(2 * k_pat)
     order = rng.permutation(n)
     fl = np.concatenate(F)[order]

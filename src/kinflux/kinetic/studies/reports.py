@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kinflux.io import save_npz, write_json
+from kinflux.kinetic.turnover import pool_throughput
 from kinflux.runs import RunFolder
 
 __all__ = [
@@ -49,9 +50,9 @@ def turnover_times(model: Any, steady_state: Any) -> pd.Series:
         Series indexed by species id (``model.variables``), hours; ``inf`` where no
         reaction carries flux through the species.
     """
-    S = np.asarray(model.S_full, dtype=float)
-    v = np.asarray(steady_state.fluxes, dtype=float)
-    through = 0.5 * np.abs(S * v[None, :]).sum(axis=1)
+    through = pool_throughput(
+        np.asarray(model.S_full, dtype=float), np.asarray(steady_state.fluxes, dtype=float)
+    )
     row = {s: i for i, s in enumerate(model.species)}
     out = {}
     for s in model.variables:
