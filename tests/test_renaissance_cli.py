@@ -130,16 +130,16 @@ def test_cli_fixed_km_ranges_reach_the_generated_sets(tmp_path) -> None:  # noqa
 
 
 def test_cli_km_window_keeps_km_near_their_substrate(tmp_path) -> None:  # noqa: ANN001
-    """--km-window W: every generated Km within e^W of its substrate's concentration,
-    also after the run folder is read back."""
+    """--km-window LOW:HIGH: every generated ln(Km/S) within [LOW, HIGH], also after the
+    run folder is read back."""
     from kinflux.kinetic.generator_runs import load_problem
 
     runner = CliRunner()
     run = tmp_path / "window"
-    res = _train_tiny(runner, run, "--km-window", "2")
+    res = _train_tiny(runner, run, "--km-window", "-2:1")
     assert res.exit_code == 0, res.output
     problem = load_problem(run)
-    assert problem.saturation == (-2.0, 2.0)
+    assert problem.saturation == (-2.0, 1.0)
     out = tmp_path / "sets.npz"
     res = runner.invoke(
         app, ["kinetic", "generate", "--run", str(run), "--n", "12", "--out", str(out), "--quiet"]
@@ -148,9 +148,11 @@ def test_cli_km_window_keeps_km_near_their_substrate(tmp_path) -> None:  # noqa:
     arrays, _ = load_npz(out)
     assert list(arrays["km_names"]) == problem.km_names
     r = arrays["log_km"].astype(float) - problem.log_km_steady.numpy()[None, :]
-    assert np.abs(r).max() <= 2.0 + 1e-9
+    assert r.min() >= -2.0 - 1e-9 and r.max() <= 1.0 + 1e-9
     assert r.std() > 0.01  # the Km vary inside the window
-    bad = runner.invoke(
-        app, ["kinetic", "train-generator", "--km-window", "-1", "--out", str(tmp_path / "y")]
-    )
-    assert bad.exit_code == 2 and not (tmp_path / "y").exists()
+    for text in ("-1", "1:-1", "x"):
+        bad = runner.invoke(
+            app, ["kinetic", "train-generator", "--km-window", text, "--out", str(tmp_path / "y")]
+        )
+        assert bad.exit_code == 2 and "Km window" in bad.output, bad.output
+        assert not (tmp_path / "y").exists()

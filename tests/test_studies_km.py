@@ -191,3 +191,37 @@ def test_fixed_view_keeps_itself_under_another_partition(problem):
     assert view.partition == problem.partition  # the original view is unchanged
     lk = torch.randn(5, problem.n_km, dtype=torch.float64) - 9.0
     assert torch.equal(other.fixed_log_km(lk), view.fixed_log_km(lk))
+
+
+def test_parse_km_window():
+    from kinflux.kinetic.known_km import parse_km_window
+
+    assert parse_km_window("2") == (-2.0, 2.0)
+    assert parse_km_window(6.9) == (-6.9, 6.9)
+    assert parse_km_window("-6.9:2.3") == (-6.9, 2.3)
+    assert parse_km_window("0.5:3") == (0.5, 3.0)  # every enzyme below half saturation
+    for bad in ("0", "-1", "2:1", "1:1", "a", "1:2:3", "nan", "-inf:1"):
+        with pytest.raises(KinfluxError, match="Km window"):
+            parse_km_window(bad)
+
+
+def test_km_ranges_give_oracle_the_window(problem):
+    """km_ranges: free Km in [S e^lo, S e^hi] (hand values from ln S), fixed ones as given;
+    ORACLE draws with them stay in the window."""
+    from kinflux.kinetic.oracle import oracle_sample
+
+    name = problem.km_names[3]
+    view = ki.FixedKmProblem(problem, {name: (1e-4, 2e-4)}, saturation=(-1.0, 0.5))
+    ranges = view.km_ranges()
+    assert list(ranges) == list(problem.km_names)
+    assert ranges[name] == (1e-4, 2e-4)
+    ls = problem.log_km_steady.to(torch.float64)
+    lo, hi = ranges[problem.km_names[0]]
+    assert math.log(lo) == pytest.approx(max(float(ls[0]) - 1.0, problem.log_km_low))
+    assert math.log(hi) == pytest.approx(min(float(ls[0]) + 0.5, problem.log_km_high))
+    lk = oracle_sample(problem, 20, seed=0, fixed=ranges).log_km
+    r = lk - ls[None, :]
+    free = [i for i, n in enumerate(problem.km_names) if n != name]
+    assert r[:, free].min() >= -1.0 - 1e-9 and r[:, free].max() <= 0.5 + 1e-9
+    box = ki.FixedKmProblem(problem, {}).km_ranges()[problem.km_names[0]]
+    assert box == pytest.approx((math.exp(problem.log_km_low), math.exp(problem.log_km_high)))

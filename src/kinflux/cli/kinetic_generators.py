@@ -162,11 +162,11 @@ def train_generator(
     known_spread: float = typer.Option(
         0.2, min=0.0, max=0.99, help="Known Km fixed to value x (1 +- spread)."
     ),
-    km_window: float | None = typer.Option(
+    km_window: str | None = typer.Option(
         None,
-        parser=positive,
-        help="Keep every generated Km within e^W of its substrate's steady-state "
-        "concentration (ln(Km/S) in [-W, W]; 6.9 = 1000-fold). Default: the whole Km box.",
+        help="Keep every generated Km near its substrate's steady-state concentration S: "
+        "W for ln(Km/S) in [-W, W] (6.9 = 1000-fold), or LOW:HIGH, e.g. -6.9:2.3 "
+        "(S/1000 to 10 S). Default: the whole Km box.",
     ),
     seed: int = typer.Option(0, min=0, help="Random seed; repeat r uses seed + r."),
     save_every: int = typer.Option(0, min=0, help="Keep parent weights every k generations."),
@@ -183,14 +183,13 @@ def train_generator(
     """Train RENAISSANCE generators by natural evolution strategies into a run folder."""
     with run_cli_errors():
         from kinflux.kinetic.generator_runs import train_generators
+        from kinflux.kinetic.known_km import FixedKmProblem, parse_km_window
         from kinflux.kinetic.renaissance import RenaissanceGenerator
 
+        window = None if km_window is None else parse_km_window(km_window)
         problem = build_problem(model, steady_state, _profile(profile), partition, km_low, km_high)
         fixed = known_ranges(fix_km, known_km, known_spread)
-        if fixed or km_window:
-            from kinflux.kinetic.known_km import FixedKmProblem
-
-            window = (-km_window, km_window) if km_window else None
+        if fixed or window:
             problem = FixedKmProblem(problem, fixed, seed, saturation=window)
         est = RenaissanceGenerator(
             generations=generations,

@@ -47,6 +47,7 @@ __all__ = [
     "read_known_km_csv",
     "fixed_ranges",
     "saturation_range",
+    "parse_km_window",
 ]
 
 
@@ -146,6 +147,25 @@ class FixedKmProblem:
         ]
         return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float64)
 
+    def km_ranges(self) -> dict[str, tuple[float, float]]:
+        """Every Km's range, name -> ``(low, high)`` mol/L: the fixed ranges, and for the
+        free Km their saturation window (or the problem's box). Passed as ``fixed`` to
+        :class:`~kinflux.kinetic.studies.sources.OracleSource`, it gives ORACLE draws
+        (log-uniform) in the same ranges as the generator's: the window's own effect,
+        without a generator."""
+        names = list(self.base.km_names)
+        if self._free_lo is None:
+            lo = torch.full((len(names),), float(self.base.log_km_low), dtype=torch.float64)
+            hi = torch.full((len(names),), float(self.base.log_km_high), dtype=torch.float64)
+        else:
+            lo, hi = self._free_lo, self._free_hi
+        out = {
+            n: (math.exp(float(a)), math.exp(float(b)))
+            for n, a, b in zip(names, lo, hi, strict=True)
+        }
+        out.update(self.fixed)
+        return out
+
     def with_partition(self, partition: float) -> FixedKmProblem:
         """The same view (fixed Km, seed, saturation range) over the base problem with
         another partition (h^-1)."""
@@ -177,6 +197,34 @@ def parse_fixed_km(specs: list[str], unit: str = "mM") -> dict[str, tuple[float,
             ) from None
         out[name] = (lo, hi)
     return out
+
+
+def parse_km_window(text: str | float) -> tuple[float, float]:
+    """A Km window as text -> ``(r_low, r_high)``, the range of ``ln(Km / S)``.
+
+    ``"W"`` (W > 0) is the symmetric window ``(-W, W)``; ``"LOW:HIGH"`` (``LOW < HIGH``,
+    ln units, negative numbers allowed) an asymmetric one, e.g. ``"-6.9:2.3"``: Km from
+    S/1000 (99.9 % saturated) to 10 S (9 % saturated).
+
+    Example:
+        >>> parse_km_window("6.9"), parse_km_window("-6.9:2.3")
+        ((-6.9, 6.9), (-6.9, 2.3))
+    """
+    fix = "write W > 0 (ln(Km/S) in [-W, W]) or LOW:HIGH with LOW < HIGH, e.g. -6.9:2.3"
+    parts = str(text).split(":")
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise KinfluxError(f"Km window {text!r} is not a number; {fix}") from None
+    if len(vals) == 1:
+        lo, hi = -vals[0], vals[0]
+    elif len(vals) == 2:
+        lo, hi = vals
+    else:
+        raise KinfluxError(f"Km window {text!r}: {fix}")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise KinfluxError(f"Km window {text!r} is empty or not finite; {fix}")
+    return (lo, hi)
 
 
 def read_known_km_csv(path: str | os.PathLike) -> dict[str, float]:
