@@ -210,7 +210,7 @@ def parse_km_window(text: str | float) -> tuple[float, float]:
         >>> parse_km_window("6.9"), parse_km_window("-6.9:2.3")
         ((-6.9, 6.9), (-6.9, 2.3))
     """
-    fix = "write W > 0 (ln(Km/S) in [-W, W]) or LOW:HIGH with LOW < HIGH, e.g. -6.9:2.3"
+    fix = "write W > 0 (ln(Km/S) in [-W, W]) or LOW:HIGH with LOW < HIGH, e.g. -6.9:0"
     parts = str(text).split(":")
     try:
         vals = [float(p) for p in parts]
