@@ -165,8 +165,8 @@ def train_generator(
     km_window: str | None = typer.Option(
         None,
         help="Keep every generated Km near its substrate's steady-state concentration S: "
-        "W for ln(Km/S) in [-W, W] (6.9 = 1000-fold), or LOW:HIGH, e.g. -6.9:2.3 "
-        "(S/1000 to 10 S). Default: the whole Km box.",
+        "W for ln(Km/S) in [-W, W] (6.9 = 1000-fold), or LOW:HIGH, e.g. -6.9:0 "
+        "(S/1000 to S: every enzyme at least half saturated). Default: the whole Km box.",
     ),
     seed: int = typer.Option(0, min=0, help="Random seed; repeat r uses seed + r."),
     save_every: int = typer.Option(0, min=0, help="Keep parent weights every k generations."),
