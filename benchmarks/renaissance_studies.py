@@ -294,6 +294,8 @@ def main() -> None:
     n_rob = args.n_robust or (8 if q else 1000)
     view = _km_view(problem, args)
     gen_src = _generator_source(problem, view, args)
+    if args.generator_run:  # the run's own window, if it has one
+        view = gen_src.problem
     try:
         res_g, sh_g = _robustness(problem, gen_src, n_rob, args)
         out["robust_24min"] = {g: round(float(sh_g.loc[g, "24 min"]), 2) for g in sh_g.index}
@@ -310,7 +312,7 @@ def main() -> None:
     out.setdefault("integrations_per_s", round(res_o.models_per_second, 3))
     out["timed_out"] = int(timed_out + res_o.timed_out)
     n_win = args.n_window_oracle if args.n_window_oracle is not None else (4 if q else 200)
-    if view is not problem and n_win > 0:  # the window alone: ORACLE draws inside it
+    if getattr(view, "saturation", None) and n_win > 0:  # the window alone: ORACLE inside it
         win = OracleSource(problem, fixed=view.km_ranges(), name="oracle in the Km window")
         _, sh_w = _robustness(problem, win, n_win, args)
         out["window_oracle_robust_24min"] = {
