@@ -18,9 +18,9 @@
    (``--km-window=-6.9:0``: ln(Km/S) in [-6.9, 0], every enzyme 50-99.9 % saturated;
    E. coli substrate levels exceed Km for most enzymes, Bennett et al. 2009; ``W`` for
    [-W, W], 0 for the published box ln Km in [-25, 3] mol/L, where a quarter of the
-   generated enzymes end up > 99.8 % saturated). A third source, ORACLE drawn log-uniformly inside
-   the same window (``--n-window-oracle``, 200), shows what the window alone does
-   (``window_oracle_robust_24min``); ``--reward fastest`` is the
+   generated enzymes end up > 99.8 % saturated). A third source, ORACLE drawn
+   log-uniformly inside the same window (``--n-window-oracle``, 200), shows what the
+   window alone does (``window_oracle_robust_24min``); ``--reward fastest`` is the
    published code's default reward (``reward_flag = 1``: mean of the 10 most negative
    lambda_max), which widens the generator and loses robustness (docs/studies.md). Two
    worker processes (``kinflux.compute.map``), one task of up to 512 models each, 96
@@ -101,6 +101,11 @@ def _generator_source(problem, view, args):  # noqa: ANN001, ANN202
         f"{float((lam < problem.partition).double().mean()):.2f}"
     )
     return GeneratorSource(view, est, name="generator (trained here)")
+
+
+def _at_24min(shares) -> dict:  # noqa: ANN001
+    """Group -> share (%) returned within 24 min, rounded for the JSON line."""
+    return {g: round(float(shares.loc[g, "24 min"]), 2) for g in shares.index}
 
 
 def _robustness(problem, source, n, args):  # noqa: ANN001, ANN202
@@ -298,7 +303,7 @@ def main() -> None:
         view = gen_src.problem
     try:
         res_g, sh_g = _robustness(problem, gen_src, n_rob, args)
-        out["robust_24min"] = {g: round(float(sh_g.loc[g, "24 min"]), 2) for g in sh_g.index}
+        out["robust_24min"] = _at_24min(sh_g)
         out["robust_all_34min"] = round(float(sh_g.loc["all_cytosolic", "34 min"]), 2)
         out["integrations_per_s"] = round(res_g.models_per_second, 3)
         timed_out = res_g.timed_out
@@ -308,16 +313,14 @@ def main() -> None:
     n_orc = args.n_oracle or (4 if q else n_rob)
     res_o, sh_o = _robustness(problem, OracleSource(problem), n_orc, args)
     out["oracle_robust_all_24min"] = round(float(sh_o.loc["all_cytosolic", "24 min"]), 2)
-    out["oracle_robust_24min"] = {g: round(float(sh_o.loc[g, "24 min"]), 2) for g in sh_o.index}
+    out["oracle_robust_24min"] = _at_24min(sh_o)
     out.setdefault("integrations_per_s", round(res_o.models_per_second, 3))
     out["timed_out"] = int(timed_out + res_o.timed_out)
     n_win = args.n_window_oracle if args.n_window_oracle is not None else (4 if q else 200)
     if getattr(view, "saturation", None) and n_win > 0:  # the window alone: ORACLE inside it
         win = OracleSource(problem, fixed=view.km_ranges(), name="oracle in the Km window")
         _, sh_w = _robustness(problem, win, n_win, args)
-        out["window_oracle_robust_24min"] = {
-            g: round(float(sh_w.loc[g, "24 min"]), 2) for g in sh_w.index
-        }
+        out["window_oracle_robust_24min"] = _at_24min(sh_w)
     _log(f"robustness done at {time.perf_counter() - t0:.0f} s")
 
     if args.only_robustness:
